@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class ProjectConfig(AppConfig):
+    """Wiring that belongs to no single app: serving, health, periodic housekeeping."""
+
+    name = "project"
+    verbose_name = "Project"
+
+    def ready(self) -> None:
+        from project import checks  # noqa: F401  (registers system checks)

@@ -1,0 +1,60 @@
+"""Helpers the settings module uses to read the environment safely.
+
+Kept apart from `settings.py` so the rules (what counts as a missing secret, how SQLite is tuned)
+are plain functions that tests can call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+# The value `.env.example` ships for every secret; a production process must not start with it.
+PLACEHOLDER = "change-me"
+
+
+def local_secret_key(path: Path) -> str:
+    """Return the local-mode secret key, generating it once into a git-ignored file."""
+    if path.is_file():
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_urlsafe(50)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+def assert_production_secrets(**values: str) -> None:
+    """Refuse to start with DEBUG off while any named secret is missing or the placeholder."""
+    offending = sorted(
+        name for name, value in values.items() if not value or value.strip() == PLACEHOLDER
+    )
+    if offending:
+        raise ImproperlyConfigured(
+            "DEBUG is off but these variables are missing or still the .env.example placeholder: "
+            + ", ".join(offending)
+            + ". Set them in the environment or in .env."
+        )
+
+
+def sqlite_options() -> dict[str, object]:
+    """SQLite tuned for a web process and cron writing at once.
+
+    WAL lets readers run beside the single writer; IMMEDIATE transactions take the write lock
+    at BEGIN, so two writers queue on the busy timeout instead of failing with "database is
+    locked" when a read transaction tries to upgrade.
+    """
+    return {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": (
+            "PRAGMA journal_mode=WAL;"
+            "PRAGMA synchronous=NORMAL;"
+            "PRAGMA busy_timeout=20000;"
+            "PRAGMA temp_store=MEMORY;"
+            "PRAGMA cache_size=-64000"
+        ),
+    }

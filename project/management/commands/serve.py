@@ -1,0 +1,80 @@
+"""`manage.py serve`: the whole system in one command, on the embedded default.
+
+Applies migrations, makes sure an admin can log in, collects static files, then supervises the
+web server, the task worker and the periodic housekeeping until Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from project.processes import system_processes
+from project.supervisor import Supervisor
+
+
+class Command(BaseCommand):
+    help = "Run the whole system: web (gunicorn), task worker and periodic housekeeping."
+    requires_system_checks = "__all__"
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WEB_CONCURRENCY", "3")),
+            help="gunicorn worker processes (default: $WEB_CONCURRENCY or 3)",
+        )
+
+    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        self._ensure_superuser()
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self._announce_mode(host, port)
+        code = Supervisor(system_processes(host=host, port=port, web_workers=workers)).run()
+        if code:
+            raise SystemExit(code)
+
+    def _ensure_superuser(self) -> None:
+        user_model = get_user_model()
+        if user_model.objects.filter(is_superuser=True).exists():
+            return
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        generated = password is None
+        password = password or secrets.token_urlsafe(12)
+        user_model.objects.create_superuser(username=username, email="", password=password)
+        if generated:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Created superuser {username!r} with password {password!r} "
+                    "(shown once; change it in the admin)."
+                )
+            )
+        else:
+            self.stdout.write(f"Created superuser {username!r} from DJANGO_SUPERUSER_*.")
+
+    def _announce_mode(self, host: str, port: int) -> None:
+        if not (settings.WHATSAPP_ACCESS_TOKEN and settings.WHATSAPP_PHONE_NUMBER_ID):
+            self.stdout.write(
+                self.style.WARNING(
+                    "No WhatsApp credentials: outbound messages are recorded, not sent."
+                )
+            )
+        if not settings.WHATSAPP_APP_SECRET:
+            self.stdout.write(
+                self.style.WARNING("No WHATSAPP_APP_SECRET: the webhook rejects every POST.")
+            )
+        base = f"http://{host}:{port}"
+        self.stdout.write(
+            f"Serving on {base}  (admin {base}/admin/, API docs {base}/api/v1/docs). "
+            "Ctrl-C stops everything."
+        )
+        self.stdout.flush()

@@ -1,0 +1,38 @@
+"""The processes that make up the whole system when `manage.py serve` runs it.
+
+Production runs the same pieces as separate services (see README, "Running in production").
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from project.supervisor import Child
+
+
+def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
+    manage = [sys.executable, os.path.abspath("manage.py")]
+    return [
+        Child(
+            name="web",
+            argv=[
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "project.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(web_workers),
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+        ),
+        # Delivers outbound WhatsApp messages (the fast path, enqueued on commit).
+        Child(name="task-worker", argv=[*manage, "db_worker", "--no-reload", "--interval", "0.5"]),
+        # Expiry of reservations and re-driving of due outbound messages.
+        Child(name="periodic", argv=[*manage, "run_periodic"]),
+    ]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class RafflesConfig(AppConfig):
+    """Inventory and orders: raffles, numbered tickets, orders, payment proofs."""
+
+    name = "raffles"
+    verbose_name = "Raffles"

@@ -1,0 +1,138 @@
+"""The foundation: settings safety, SQLite tuning, the health probe, the docs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.utils import ConnectionHandler
+
+from project.environment import (
+    PLACEHOLDER,
+    assert_production_secrets,
+    local_secret_key,
+    sqlite_options,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": connection.vendor}
+
+
+def _sqlite_connection(tmp_path: Path) -> BaseDatabaseWrapper:
+    """The project's SQLite connection: the test database itself when the suite runs on SQLite,
+    otherwise one opened with the same settings on a scratch file."""
+    if connection.vendor == "sqlite":
+        return connection
+    handler = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(tmp_path / "scratch.sqlite3"),
+                "OPTIONS": sqlite_options(),
+            }
+        }
+    )
+    return handler["default"]
+
+
+@pytest.mark.django_db
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path):
+    sqlite = _sqlite_connection(tmp_path)
+
+    with sqlite.cursor() as cursor:
+        journal_mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+        synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+        busy_timeout = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+
+    assert journal_mode == "wal"
+    assert synchronous == 1  # NORMAL
+    assert busy_timeout >= 5000
+    assert sqlite.transaction_mode == "IMMEDIATE"
+    assert not sqlite.is_in_memory_db()
+
+
+def test_production_refuses_missing_and_placeholder_secrets_naming_all_of_them():
+    with pytest.raises(ImproperlyConfigured) as err:
+        assert_production_secrets(SECRET_KEY="", WHATSAPP_APP_SECRET=PLACEHOLDER)
+
+    assert "SECRET_KEY" in str(err.value)
+    assert "WHATSAPP_APP_SECRET" in str(err.value)
+
+
+def test_production_accepts_real_secrets():
+    assert_production_secrets(SECRET_KEY="x" * 50, WHATSAPP_APP_SECRET="s3cret")  # no exception
+
+
+def test_local_secret_key_is_generated_once_and_kept(tmp_path):
+    key_file = tmp_path / ".secret_key"
+
+    first = local_secret_key(key_file)
+    second = local_secret_key(key_file)
+
+    assert len(first) >= 50
+    assert first == second
+
+
+def _run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "ENV_FILE": "/nonexistent", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_process_with_debug_off_and_placeholder_secrets_refuses_to_start():
+    result = _run_manage(
+        "check",
+        env={"DEBUG": "false", "SECRET_KEY": PLACEHOLDER, "WHATSAPP_APP_SECRET": ""},
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and "WHATSAPP_APP_SECRET" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={
+            "DEBUG": "false",
+            "SECRET_KEY": "k" * 64 + "-production-secret-key-with-enough-entropy",
+            "WHATSAPP_APP_SECRET": "app-secret",
+            "WHATSAPP_ACCESS_TOKEN": "token",
+            "WHATSAPP_PHONE_NUMBER_ID": "123",
+            "ALLOWED_HOSTS": "raffles.example.com",
+        },
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_healthz_is_exempt_from_the_ssl_redirect(settings, client, db):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/admin/login/").status_code == 301
+
+
+@pytest.mark.django_db
+def test_api_docs_and_spec_are_served(client):
+    assert client.get("/api/v1/openapi.json").json()["openapi"].startswith("3.")
+    assert client.get("/api/v1/docs").status_code == 200
