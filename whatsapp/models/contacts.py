@@ -2,6 +2,8 @@
 
 from django.db import models
 
+__all__ = ["Contact"]
+
 
 class Contact(models.Model):
     """A WhatsApp user: the buyer's identity. Conversation state lives in `conversation`."""

@@ -1,0 +1,3 @@
+"""Messages we send buyers: the durable outbox and its delivery state."""
+
+__all__: list[str] = []
