@@ -71,10 +71,11 @@ def _insert_series(raffle_id: int, lo: int, hi: int, *, skip_existing: bool) -> 
             )
         else:
             # `WHERE true` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+            # (The statement starts with INSERT so the driver reports its row count.)
             cursor.execute(
+                f"INSERT INTO {table} (raffle_id, number, status) "
                 "WITH RECURSIVE series(n) AS ("
                 " SELECT %s UNION ALL SELECT n + 1 FROM series WHERE n < %s) "
-                f"INSERT INTO {table} (raffle_id, number, status) "
                 f"SELECT %s, n, %s FROM series WHERE true{conflict}",
                 [lo, hi, raffle_id, TicketStatus.AVAILABLE],
             )
