@@ -55,7 +55,9 @@ def expire_due(
             due = Order.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now, pk__gt=after)
             if raffle_id is not None:
                 due = due.filter(raffle_id=raffle_id)
-            batch = list(due.order_by("pk").select_for_update(skip_locked=True)[:batch_size])
+            batch = list(
+                due.order_by("pk").select_for_update(skip_locked=True, no_key=True)[:batch_size]
+            )
             if not batch:
                 return result
             after = batch[-1].pk
@@ -76,7 +78,7 @@ def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> l
         locked = list(
             Order.objects.filter(pk__in=ids, status__in=LIVE_STATUSES, expires_at__lte=now)
             .order_by("pk")
-            .select_for_update()
+            .select_for_update(no_key=True)
         )
         return _expire_locked(locked, now=now)
 

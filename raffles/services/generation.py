@@ -46,7 +46,7 @@ def generate_tickets(
         hi = min(lo + chunk_size - 1, raffle.max_number)
         with transaction.atomic():
             # Serializes two generators of the same raffle (and a range change) on PostgreSQL.
-            Raffle.objects.select_for_update().filter(pk=raffle.pk).exists()
+            Raffle.objects.select_for_update(no_key=True).filter(pk=raffle.pk).exists()
             existing = TicketNumber.objects.filter(
                 raffle=raffle, number__gte=lo, number__lte=hi
             ).count()
@@ -106,7 +106,7 @@ def _drop_outside_range(raffle: Raffle) -> int:
 
 @transaction.atomic
 def _mark_ready(raffle: Raffle) -> bool:
-    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
     count = TicketNumber.objects.filter(
         raffle=locked, number__gte=locked.min_number, number__lte=locked.max_number
     ).count()

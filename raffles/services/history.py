@@ -41,7 +41,11 @@ def lock_order(order: Order | int) -> Order:
     """The order re-read under a row lock (PostgreSQL; SQLite's IMMEDIATE transaction already
     serializes writers), so decisions are made on its current state, not a stale copy."""
     pk = order if isinstance(order, int) else order.pk
-    return Order.objects.select_for_update().select_related("raffle").get(pk=pk)
+    return (
+        Order.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("raffle")
+        .get(pk=pk)
+    )
 
 
 def sync_instance(target: Order, fresh: Order) -> Order:

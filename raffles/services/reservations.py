@@ -220,18 +220,52 @@ def _expire_lapsed_holders(raffle: Raffle, numbers: Sequence[int], now: datetime
 
 
 def _take_random(raffle: Raffle, order: Order, qty: int) -> int:
-    """Take up to `qty` random AVAILABLE numbers for `order`; return how many it got."""
+    """Take up to `qty` random AVAILABLE numbers for `order`; return how many it got.
+
+    On PostgreSQL racing buyers first pick with SKIP LOCKED, so they spread out instead of
+    queueing. Skipped rows may belong to a buyer who is about to give up, so a buyer left short
+    drops its partial picks (savepoint) and walks the index in number order, waiting for locks:
+    the answer "not enough available" is then exact, and waiting in number order cannot
+    deadlock (the SKIP LOCKED phase never waits).
+    """
+    if qty <= 0:
+        return 0
+    try:
+        with transaction.atomic():
+            held = _take_random_skipping_locked(raffle, order, qty)
+            if held < qty and connection.features.has_select_for_update_skip_locked:
+                raise _LeftShort
+            return held
+    except _LeftShort:
+        pass  # the savepoint rolled back: our partial picks (and their locks) are gone
+    held = 0
+    while held < qty:
+        rows = list(
+            TicketNumber.objects.filter(raffle=raffle, status=TicketStatus.AVAILABLE)
+            .order_by("number")
+            .select_for_update()
+            .values_list("number", flat=True)[: qty - held]
+        )
+        if not rows:
+            break
+        held += _take_numbers(
+            raffle_id=raffle.pk, numbers=rows, order=order, until=order.expires_at, locked=True
+        )
+    return held
+
+
+class _LeftShort(Exception):
+    pass
+
+
+def _take_random_skipping_locked(raffle: Raffle, order: Order, qty: int) -> int:
     held = 0
     for _attempt in range(4):
         picks = pick_available(raffle, qty - held, lock=True)
         if not picks:
             break
         held += _take_numbers(
-            raffle_id=raffle.pk,
-            numbers=picks,
-            order=order,
-            until=order.expires_at,
-            locked=True,
+            raffle_id=raffle.pk, numbers=picks, order=order, until=order.expires_at, locked=True
         )
         if held >= qty:
             break
@@ -243,31 +277,36 @@ def pick_available(raffle: Raffle, k: int, *, lock: bool = False) -> list[int]:
 
     First probe random candidate numbers (cheap while the raffle is mostly available), then
     walk the index from a random starting number, wrapping around. With `lock` on PostgreSQL
-    the rows are locked with SKIP LOCKED, so racing buyers pick different numbers instead of
-    queueing behind each other.
+    the chosen rows (and only those) are locked with SKIP LOCKED, so racing buyers pick
+    different numbers instead of queueing behind each other.
     """
     if k <= 0:
         return []
     lo, hi = raffle.min_number, raffle.max_number
     available = TicketNumber.objects.filter(raffle=raffle, status=TicketStatus.AVAILABLE)
+    skip_locked = lock and connection.features.has_select_for_update_skip_locked
 
-    def fetch(qs, limit: int | None = None) -> list[int]:
+    def numbers(qs, limit: int | None = None) -> list[int]:
         qs = qs.values_list("number", flat=True)
-        if lock and connection.features.has_select_for_update:
+        if skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         return list(qs[:limit] if limit else qs)
 
-    size = hi - lo + 1
-    sample = random.sample(range(lo, hi + 1), min(size, k * _CANDIDATES_PER_PICK))
-    found = fetch(available.filter(number__in=sample).order_by("number"))
+    sample = random.sample(range(lo, hi + 1), min(hi - lo + 1, k * _CANDIDATES_PER_PICK))
+    found = list(available.filter(number__in=sample).values_list("number", flat=True))
     random.shuffle(found)
     picked = found[:k]
+    if skip_locked and picked:
+        # Lock only what we mean to take; rows another buyer holds are skipped.
+        picked = numbers(available.filter(number__in=picked).order_by("number"))
     if len(picked) < k:
         start = random.randint(lo, hi)
-        rest = available.exclude(number__in=picked)
-        picked += fetch(rest.filter(number__gte=start).order_by("number"), k - len(picked))
+        rest = available.exclude(number__in=list(picked))
+        picked = picked + numbers(
+            rest.filter(number__gte=start).order_by("number"), k - len(picked)
+        )
         if len(picked) < k:
-            picked += fetch(
+            picked = picked + numbers(
                 rest.filter(number__lt=start).exclude(number__in=picked).order_by("number"),
                 k - len(picked),
             )

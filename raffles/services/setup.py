@@ -64,7 +64,7 @@ def change_range(*, raffle: Raffle, min_number: int, max_number: int) -> Raffle:
     """Move the raffle's range. Refuses (`RangeHasTakenNumbers`) to drop a number that is
     reserved, sold or in an order's history; new numbers are generated like at creation."""
     validate_range(min_number=min_number, max_number=max_number)
-    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
     locked.min_number, locked.max_number = min_number, max_number
     _drop_outside_range(locked)
     was_active = locked.is_active or locked.activate_when_ready
@@ -85,7 +85,7 @@ def change_range(*, raffle: Raffle, min_number: int, max_number: int) -> Raffle:
 @transaction.atomic
 def activate_raffle(*, raffle: Raffle) -> Raffle:
     """Open sales; refused with `RaffleNotReady` while numbers are missing."""
-    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
     if not locked.tickets_ready:
         raise RaffleNotReady(raffle_id=locked.pk)
     Raffle.objects.filter(pk=locked.pk).update(is_active=True, activate_when_ready=False)
