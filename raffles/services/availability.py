@@ -30,15 +30,19 @@ def availability(*, raffle: Raffle) -> Availability:
     """
     now = timezone.now()
     table = TicketNumber._meta.db_table
-    taken_where = (
-        f"raffle_id = %s AND status IN ('{TicketStatus.RESERVED}', '{TicketStatus.SOLD}') "
-        f"AND NOT (status = '{TicketStatus.RESERVED}' AND reserved_until IS NOT NULL "
-        "AND reserved_until <= %s)"
+    # Two index-only scans: SOLD numbers, and RESERVED ones whose hold has not lapsed. (One
+    # combined condition would read every taken row from the table for `reserved_until`.)
+    taken = (
+        f"SELECT number, status FROM {table} WHERE raffle_id = %s "
+        f"AND status = '{TicketStatus.SOLD}' "
+        f"UNION ALL SELECT number, status FROM {table} WHERE raffle_id = %s "
+        f"AND status = '{TicketStatus.RESERVED}' "
+        "AND (reserved_until IS NULL OR reserved_until > %s)"
     )
+    taken_params = [raffle.pk, raffle.pk, now]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT status, COUNT(*) FROM {table} WHERE {taken_where} GROUP BY status",
-            [raffle.pk, now],
+            f"SELECT status, COUNT(*) FROM ({taken}) AS taken GROUP BY status", taken_params
         )
         counts = {TicketStatus.RESERVED.value: 0, TicketStatus.SOLD.value: 0}
         counts.update({status: n for status, n in cursor.fetchall()})
@@ -48,14 +52,14 @@ def availability(*, raffle: Raffle) -> Availability:
             cursor.execute(
                 f"""
                 WITH taken AS (
-                    SELECT number FROM {table} WHERE {taken_where}
+                    SELECT number FROM ({taken}) AS t
                     UNION ALL SELECT %s UNION ALL SELECT %s
                 ), gaps AS (
                     SELECT LAG(number) OVER (ORDER BY number) AS prev, number FROM taken
                 )
                 SELECT prev + 1, number - 1 FROM gaps WHERE number - prev > 1 ORDER BY prev
                 """,
-                [raffle.pk, now, raffle.min_number - 1, raffle.max_number + 1],
+                [*taken_params, raffle.min_number - 1, raffle.max_number + 1],
             )
         else:
             # Still generating: only numbers that exist can be available (islands of rows).

@@ -171,38 +171,36 @@ def _validated_numbers(raffle: Raffle, numbers: Sequence[int]) -> list[int]:
 
 
 def _open_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, now) -> Order:
-    """Create the order, after expiring the buyer's own lapsed live order if any. The partial
-    unique index (one live order per buyer and raffle) settles two racing requests."""
-    existing = (
-        Order.objects.filter(raffle=raffle, contact=contact, status__in=LIVE_STATUSES)
-        .values_list("pk", "expires_at")
-        .first()
-    )
-    if existing:
-        pk, expires_at = existing
-        if expires_at is None or expires_at > now:
-            raise LiveOrderExists(order_id=pk)
-        expire_orders(order_ids=[pk], now=now)
-    try:
-        with transaction.atomic():
-            return Order.objects.create(
-                raffle=raffle,
-                contact=contact,
-                qty=qty,
-                unit_price=raffle.ticket_price,
-                total_amount=raffle.ticket_price * qty,
-                status=status,
-                expires_at=now + raffle.ttl,
+    """Create the order. The partial unique index (one live order per buyer and raffle)
+    settles two racing requests; on a conflict the buyer's own lapsed order is expired (lazily)
+    and the insert retried once, a live one is reported."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return Order.objects.create(
+                    raffle=raffle,
+                    contact=contact,
+                    qty=qty,
+                    unit_price=raffle.ticket_price,
+                    total_amount=raffle.ticket_price * qty,
+                    status=status,
+                    expires_at=now + raffle.ttl,
+                )
+        except IntegrityError:
+            existing = (
+                Order.objects.filter(raffle=raffle, contact=contact, status__in=LIVE_STATUSES)
+                .values_list("pk", "expires_at")
+                .first()
             )
-    except IntegrityError:
-        live = (
-            Order.objects.filter(raffle=raffle, contact=contact, status__in=LIVE_STATUSES)
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if live is None:
-            raise
-        raise LiveOrderExists(order_id=live) from None
+            if existing is None:
+                if attempt:
+                    raise
+                continue
+            pk, expires_at = existing
+            if expires_at is None or expires_at > now or attempt:
+                raise LiveOrderExists(order_id=pk) from None
+            expire_orders(order_ids=[pk], now=now)
+    raise AssertionError("unreachable")
 
 
 def _expire_lapsed_holders(raffle: Raffle, numbers: Sequence[int], now: datetime) -> None:
@@ -230,10 +228,13 @@ def _take_random(raffle: Raffle, order: Order, qty: int) -> int:
     """
     if qty <= 0:
         return 0
+    if not connection.features.has_select_for_update_skip_locked:
+        # SQLite: one writer at a time, nothing is skipped, the first answer is exact.
+        return _take_random_skipping_locked(raffle, order, qty)
     try:
         with transaction.atomic():
             held = _take_random_skipping_locked(raffle, order, qty)
-            if held < qty and connection.features.has_select_for_update_skip_locked:
+            if held < qty:
                 raise _LeftShort
             return held
     except _LeftShort:
@@ -323,5 +324,10 @@ def _held_numbers(order: Order) -> list[int]:
 
 def _remember_tickets(order: Order) -> None:
     """Keep which tickets the order holds, for history after they are released."""
-    ids = TicketNumber.objects.filter(reserved_by_order=order).values_list("pk", flat=True)
-    OrderTicket.objects.bulk_create([OrderTicket(order=order, ticket_id=pk) for pk in ids])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {OrderTicket._meta.db_table} (order_id, ticket_id) "
+            f"SELECT reserved_by_order_id, id FROM {TicketNumber._meta.db_table} "
+            "WHERE reserved_by_order_id = %s",
+            [order.pk],
+        )
