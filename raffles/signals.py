@@ -10,8 +10,9 @@ from django.dispatch import Signal
 # source OPERATOR and the reason as note (the buyer must be asked for a new proof).
 order_status_changed = Signal()
 
-# kwargs: orders (list[Order]). Every expiry (the sweep and the lazy one inside a reservation)
-# is reported here, once per batch, so notifying many buyers is one bulk insert.
+# kwargs: orders (a sequence of Order, loaded from the database on first use), order_ids
+# (list[int]). Every expiry (the sweep, in batches of up to 5,000, and the lazy one inside a
+# reservation) is reported here once per batch, so notifying many buyers is one bulk insert.
 orders_expired = Signal()
 
 # kwargs: proof (PaymentProof), order (Order), reason (str). The specific fact behind a

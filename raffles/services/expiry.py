@@ -3,11 +3,11 @@ reservation runs in its own transaction, so a lapsed hold never blocks a buyer."
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from raffles.models import (
@@ -26,19 +26,46 @@ from raffles.signals import orders_expired
 SWEEP_BATCH = 5_000
 
 
+class ExpiredOrders(Sequence[Order]):
+    """The expired orders, loaded from the database on first use (one query per 5,000), so a
+    sweep of 100,000 orders builds no model instances unless someone reads them."""
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.ids = list(ids)
+        self._orders: list[Order] | None = None
+
+    def _load(self) -> list[Order]:
+        if self._orders is None:
+            self._orders = []
+            for i in range(0, len(self.ids), SWEEP_BATCH):
+                chunk = self.ids[i : i + SWEEP_BATCH]
+                self._orders.extend(Order.objects.filter(pk__in=chunk).order_by("pk"))
+        return self._orders
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._load()[index]
+
+    def __iter__(self) -> Iterator[Order]:
+        return iter(self._load())
+
+
 @dataclass
 class ExpiryResult:
-    orders: list[Order] = field(default_factory=list)
+    order_ids: list[int] = field(default_factory=list)
+
+    @property
+    def orders(self) -> ExpiredOrders:
+        return ExpiredOrders(self.order_ids)
 
     @property
     def count(self) -> int:
-        return len(self.orders)
-
-    def __iter__(self):  # so `for order in expire_due()` reads naturally
-        return iter(self.orders)
+        return len(self.order_ids)
 
     def __len__(self) -> int:
-        return len(self.orders)
+        return len(self.order_ids)
 
 
 def expire_due(
@@ -56,12 +83,14 @@ def expire_due(
             if raffle_id is not None:
                 due = due.filter(raffle_id=raffle_id)
             batch = list(
-                due.order_by("pk").select_for_update(skip_locked=True, no_key=True)[:batch_size]
+                due.order_by("pk")
+                .select_for_update(skip_locked=True, no_key=True)
+                .values_list("pk", flat=True)[:batch_size]
             )
             if not batch:
                 return result
-            after = batch[-1].pk
-            result.orders.extend(_expire_locked(batch, now=now))
+            after = batch[-1]
+            result.order_ids.extend(_expire_locked(batch, now=now))
         if len(batch) < batch_size:
             return result
 
@@ -79,15 +108,26 @@ def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> l
             Order.objects.filter(pk__in=ids, status__in=LIVE_STATUSES, expires_at__lte=now)
             .order_by("pk")
             .select_for_update(no_key=True)
+            .values_list("pk", flat=True)
         )
-        return _expire_locked(locked, now=now)
+        return list(ExpiredOrders(_expire_locked(locked, now=now)))
 
 
-def _expire_locked(orders: Sequence[Order], *, now: datetime) -> list[Order]:
-    if not orders:
+def _expire_locked(ids: Sequence[int], *, now: datetime) -> list[int]:
+    """Expire orders this transaction has locked: set-based, a few statements per batch."""
+    if not ids:
         return []
-    ids = [o.pk for o in orders]
-    old = {o.pk: o.status for o in orders}
+    ids = list(ids)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        # History first, while each order still shows the status it leaves.
+        cursor.execute(
+            f"INSERT INTO {OrderEvent._meta.db_table} "
+            "(order_id, from_status, to_status, at, source, note, actor_id) "
+            f"SELECT id, status, %s, %s, %s, %s, NULL FROM {Order._meta.db_table} "
+            f"WHERE id IN ({marks})",
+            [OrderStatus.EXPIRED, now, ChangeSource.SYSTEM, "reservation expired", *ids],
+        )
     updated = Order.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).update(
         status=OrderStatus.EXPIRED, updated_at=now
     )
@@ -95,23 +135,5 @@ def _expire_locked(orders: Sequence[Order], *, now: datetime) -> list[Order]:
     TicketNumber.objects.filter(reserved_by_order_id__in=ids, status=TicketStatus.RESERVED).update(
         status=TicketStatus.AVAILABLE, reserved_by_order=None, reserved_until=None
     )
-    OrderEvent.objects.bulk_create(
-        [
-            OrderEvent(
-                order_id=pk,
-                from_status=old[pk],
-                to_status=OrderStatus.EXPIRED,
-                at=now,
-                source=ChangeSource.SYSTEM,
-                note="reservation expired",
-            )
-            for pk in ids
-        ],
-        batch_size=1000,
-    )
-    for order in orders:
-        order.status = OrderStatus.EXPIRED
-        order.updated_at = now
-    orders = list(orders)
-    orders_expired.send(sender=Order, orders=orders)
-    return orders
+    orders_expired.send(sender=Order, orders=ExpiredOrders(ids), order_ids=ids)
+    return ids
