@@ -192,6 +192,9 @@ WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", defau
 # --- Raffles -----------------------------------------------------------------------------------
 RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
+# Ranges up to this size are generated while the raffle is created; larger ones by a task.
+RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
+PERIODIC_COMMANDS.append(("expire_reservations", 60))
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
