@@ -91,6 +91,8 @@ class FakeGraph:
         self._media: dict[str, tuple[bytes, str]] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        # Message ids to hand out before generated ones (tests that need to know them ahead).
+        self.next_message_ids: list[str] = []
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -104,7 +106,9 @@ class FakeGraph:
         server.daemon_threads = True
         self._port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -209,6 +213,9 @@ class FakeGraph:
             self.requests.append(request)
 
     def _new_wamid(self) -> str:
+        with self._lock:
+            if self.next_message_ids:
+                return self.next_message_ids.pop(0)
         return f"wamid.FAKE{next(self._ids):012d}"
 
 
@@ -228,6 +235,7 @@ def error_body(code: int, message: str = "") -> dict[str, Any]:
 def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        _late_by = 0.0
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet test output
             return
@@ -239,6 +247,7 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
             self._handle("POST")
 
         def _handle(self, method: str) -> None:
+            self._late_by = 0.0
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             path = urlsplit(self.path).path
@@ -253,7 +262,9 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     self.connection.close()
                     return
                 if failure.delay:
-                    time.sleep(failure.delay)
+                    # Decide (and record) the answer now, write it late: Meta accepted the
+                    # message even though the client may have stopped waiting.
+                    self._late_by = failure.delay
                 else:
                     code = failure.code if failure.code is not None else 131000
                     self._reply(recorded, failure.status, error_body(code))
@@ -342,10 +353,15 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
         def _reply(self, recorded: RecordedRequest, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload).encode()
             recorded.status = status
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            if self._late_by:
+                time.sleep(self._late_by)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except OSError:  # the client gave up waiting
+                self.close_connection = True
 
     return Handler
