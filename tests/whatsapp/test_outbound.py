@@ -124,6 +124,32 @@ def test_bulk_queue_of_5000_is_one_insert_and_one_task(django_capture_on_commit_
     assert sample.payload == message.graph_payload(sample.contact.wa_id)
 
 
+def test_bulk_queue_renders_each_recipient_and_keeps_repeats(buyer):
+    other = baker.make(Contact, wa_id="5491100000099")
+    hello, bye = TextMessage(body="Hello ñandú 🎟"), TextMessage(body="Bye")
+
+    with CaptureQueriesContext(connection) as queries:
+        count = queue_messages(items=[(buyer, hello), (other, hello), (buyer, bye), (buyer, bye)])
+
+    assert count == 4
+    assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 2  # one per message
+    payloads = sorted(
+        (r.contact.wa_id, r.payload["text"]["body"], r.payload["to"])
+        for r in OutboundMessage.objects.select_related("contact")
+    )
+    assert payloads == [
+        (buyer.wa_id, "Bye", buyer.wa_id),
+        (buyer.wa_id, "Bye", buyer.wa_id),
+        (buyer.wa_id, "Hello ñandú 🎟", buyer.wa_id),
+        (other.wa_id, "Hello ñandú 🎟", other.wa_id),
+    ]
+    row = OutboundMessage.objects.filter(contact=other).get()
+    assert row.payload == hello.graph_payload(other.wa_id)
+    assert row.status == OutboundStatus.QUEUED
+    assert row.attempts == 0
+    assert row.next_attempt_at <= timezone.now()
+
+
 def test_bulk_queue_with_one_invalid_message_writes_nothing(buyer):
     items = [(buyer, TextMessage(body="ok")), (buyer, TextMessage(body=""))]
 
