@@ -12,6 +12,7 @@ from model_bakery import baker
 
 from whatsapp.models import Contact, OutboundMessage, OutboundStatus
 from whatsapp.outgoing import TextMessage
+from whatsapp.services import outbound as services
 from whatsapp.services.outbound import deliver, queue_messages, send_due
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,3 +79,27 @@ def test_workers_and_a_sweeper_racing_on_one_row_send_it_once(fake_graph):
     row = OutboundMessage.objects.get()
     assert row.status == OutboundStatus.SENT
     assert row.attempts == 1
+
+
+def test_a_threaded_sweeper_pass_sends_each_row_once(fake_graph, settings):
+    settings.WHATSAPP_SEND_CONCURRENCY = 4
+    ids = broadcast(25)
+
+    assert send_due(limit=100) == len(ids)
+
+    sent_to = Counter(p["to"] for p in fake_graph.sent())
+    assert len(sent_to) == len(ids)
+    assert set(sent_to.values()) == {1}
+
+
+def test_a_threaded_sweeper_pass_still_stops_early_when_the_graph_api_is_down(fake_graph, settings):
+    settings.WHATSAPP_SEND_CONCURRENCY = 4
+    settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS = 0.3
+    ids = broadcast(30)
+    fake_graph.stop()
+
+    attempted = send_due(limit=100)
+
+    assert services.SWEEP_BREAKER <= attempted < services.SWEEP_BREAKER + 4
+    untouched = OutboundMessage.objects.filter(attempts=0).count()
+    assert untouched == len(ids) - attempted

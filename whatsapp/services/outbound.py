@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -357,6 +359,8 @@ def send_due(*, limit: int = 500) -> int:
     """One pass: attempt every due row (up to limit). Returns how many this pass attempted.
 
     Safe to run concurrently with workers and other sweepers: each row is claimed atomically.
+    Sends run on WHATSAPP_SEND_CONCURRENCY threads (each with its own database connection),
+    except inside a transaction, whose uncommitted rows only this connection can see.
     """
     _reconcile_pending_statuses()
     now = timezone.now()
@@ -367,22 +371,61 @@ def send_due(*, limit: int = 500) -> int:
     )
     if not due:
         return 0
-    attempted = 0
-    failures_in_a_row = 0
+    concurrency = max(1, int(_setting("WHATSAPP_SEND_CONCURRENCY", 4)))
+    if transaction.get_connection().in_atomic_block:
+        concurrency = 1
     graph = GraphClient.from_settings() if credentials_configured() else None
     with graph or nullcontext():
-        for outbound_id in due:
-            row, claimed = _deliver(outbound_id, graph)
-            attempted += claimed
-            if not claimed:
-                continue
-            failures_in_a_row = failures_in_a_row + 1 if row.status == OutboundStatus.QUEUED else 0
-            if failures_in_a_row >= SWEEP_BREAKER:
-                # The Graph API looks down: stop rather than spend a timeout on every due row;
-                # the rest stay due (unclaimed) for the next pass.
+        sweep = _Sweep(due, graph)
+        if concurrency == 1 or len(due) == 1:
+            sweep.work(close_connection=False)
+        else:
+            threads = [
+                threading.Thread(target=sweep.work, kwargs={"close_connection": True})
+                for _ in range(min(concurrency, len(due)))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    return sweep.attempted
+
+
+class _Sweep:
+    """The rows of one sweeper pass, shared by its sender threads."""
+
+    def __init__(self, due: list[int], graph: GraphClient | None) -> None:
+        self.graph = graph  # httpx.Client is thread-safe: one connection pool for the pass
+        self.attempted = 0
+        self._due = iter(due)
+        self._failures_in_a_row = 0
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def _next(self) -> int | None:
+        with self._lock:
+            return None if self._stopped else next(self._due, None)
+
+    def work(self, *, close_connection: bool) -> None:
+        try:
+            while (outbound_id := self._next()) is not None:
+                row, claimed = _deliver(outbound_id, self.graph)
+                if claimed:
+                    self._tally(row)
+        finally:
+            if close_connection:
+                db_connection.close()
+
+    def _tally(self, row: OutboundMessage) -> None:
+        with self._lock:
+            self.attempted += 1
+            failed = row.status == OutboundStatus.QUEUED
+            self._failures_in_a_row = self._failures_in_a_row + 1 if failed else 0
+            if self._failures_in_a_row >= SWEEP_BREAKER and not self._stopped:
+                # The Graph API looks down: stop rather than spend a timeout on every due
+                # row; the rest stay due (unclaimed) for the next pass.
                 logger.warning("send_due: %s failures in a row, ending this pass", SWEEP_BREAKER)
-                break
-    return attempted
+                self._stopped = True
 
 
 # --- statuses from Meta's webhook -----------------------------------------------------------
