@@ -12,13 +12,17 @@ import time
 from django.conf import settings
 from django.tasks import task
 
+from whatsapp.models import OutboundMessage
 from whatsapp.services import outbound
 
 
 @task
 def deliver_outbound(outbound_id: int) -> str:
     """One delivery attempt for one queued message (enqueued when its transaction commits)."""
-    return outbound.deliver(outbound_id=outbound_id).status
+    try:
+        return outbound.deliver(outbound_id=outbound_id).status
+    except OutboundMessage.DoesNotExist:
+        return "deleted"  # its contact was removed before the worker got to it
 
 
 @task

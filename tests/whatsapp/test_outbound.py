@@ -440,3 +440,12 @@ def test_send_due_messages_command_runs_one_pass(fake_graph, buyer, capsys):
 
 def test_serve_runs_the_sweeper_every_few_seconds(settings):
     assert ("send_due_messages", 5) in settings.PERIODIC_COMMANDS
+
+
+def test_the_delivery_task_tolerates_a_row_deleted_before_it_ran(buyer):
+    from whatsapp.tasks import deliver_outbound
+
+    row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
+    OutboundMessage.objects.filter(pk=row.pk).delete()
+
+    assert deliver_outbound.call(outbound_id=row.pk) == "deleted"

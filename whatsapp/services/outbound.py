@@ -409,7 +409,15 @@ class _Sweep:
     def work(self, *, close_connection: bool) -> None:
         try:
             while (outbound_id := self._next()) is not None:
-                row, claimed = _deliver(outbound_id, self.graph)
+                try:
+                    row, claimed = _deliver(outbound_id, self.graph)
+                except OutboundMessage.DoesNotExist:
+                    continue  # deleted meanwhile (its contact was removed)
+                except Exception:
+                    # A bug or a database hiccup: the row keeps its lease and is retried after
+                    # it; the other rows of this pass still go out.
+                    logger.exception("send_due: delivering outbound %s crashed", outbound_id)
+                    continue
                 if claimed:
                     self._tally(row)
         finally:
