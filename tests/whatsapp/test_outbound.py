@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from model_bakery import baker
 
+import whatsapp.outbound_admin  # noqa: F401  (registers the admin; whatsapp/admin.py imports it)
 from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStatus
 from whatsapp.outgoing import (
     Button,
@@ -449,3 +450,25 @@ def test_the_delivery_task_tolerates_a_row_deleted_before_it_ran(buyer):
     OutboundMessage.objects.filter(pk=row.pk).delete()
 
     assert deliver_outbound.call(outbound_id=row.pk) == "deleted"
+
+
+def test_an_operator_can_send_a_failed_message_again(fake_graph, buyer):
+    fake_graph.fail_next(1, status=400, code=131047)
+    row = deliver(outbound_id=queue_message(contact=buyer, message=TextMessage(body="Hi")).pk)
+    assert row.status == OutboundStatus.FAILED
+
+    assert services.retry_failed(outbound_ids=[row.pk]) == 1
+    assert send_due() == 1
+
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.SENT
+    assert row.attempts == 2
+
+
+def test_the_outbox_admin_lists_messages_for_operators(admin_client, buyer):
+    queue_message(contact=buyer, message=TextMessage(body="Hola"))
+
+    response = admin_client.get("/admin/whatsapp/outboundmessage/")
+
+    assert response.status_code == 200
+    assert buyer.wa_id in response.content.decode()

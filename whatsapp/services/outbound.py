@@ -62,6 +62,7 @@ __all__ = [
     "queue_messages",
     "queue_read_receipt",
     "record_status",
+    "retry_failed",
     "send_due",
 ]
 
@@ -434,6 +435,19 @@ class _Sweep:
                 # row; the rest stay due (unclaimed) for the next pass.
                 logger.warning("send_due: %s failures in a row, ending this pass", SWEEP_BREAKER)
                 self._stopped = True
+
+
+# --- operators ------------------------------------------------------------------------------------
+@transaction.atomic
+def retry_failed(*, outbound_ids: Iterable[int]) -> int:
+    """An operator's "send again" (after fixing the cause): failed rows are queued, due now."""
+    now = timezone.now()
+    requeued = OutboundMessage.objects.filter(
+        pk__in=list(outbound_ids), status=OutboundStatus.FAILED
+    ).update(status=OutboundStatus.QUEUED, next_attempt_at=now, failed_at=None, updated_at=now)
+    if requeued:
+        transaction.on_commit(_enqueue_drain, robust=True)
+    return requeued
 
 
 # --- statuses from Meta's webhook -----------------------------------------------------------
