@@ -7,7 +7,9 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.db.models import F
 from model_bakery import baker
 
 from whatsapp.models import Contact, OutboundMessage, OutboundStatus
@@ -103,3 +105,17 @@ def test_a_threaded_sweeper_pass_still_stops_early_when_the_graph_api_is_down(fa
     assert services.SWEEP_BREAKER <= attempted < services.SWEEP_BREAKER + 4
     untouched = OutboundMessage.objects.filter(attempts=0).count()
     assert untouched == len(ids) - attempted
+
+
+def test_the_periodic_runner_of_serve_delivers_what_waited_for_the_graph_api(fake_graph):
+    broadcast(3)
+    fake_graph.stop()
+    send_due()  # Graph API down: everything stays queued, nothing lost
+    assert OutboundMessage.objects.filter(status=OutboundStatus.QUEUED).count() == 3
+    OutboundMessage.objects.update(next_attempt_at=F("created_at"))  # time passes
+    fake_graph.start()
+
+    call_command("run_periodic", once=True)
+
+    assert len(fake_graph.sent()) == 3
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {OutboundStatus.SENT}
