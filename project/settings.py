@@ -186,6 +186,13 @@ WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
 WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
 
+# --- WhatsApp inbound (wa-inbound) -------------------------------------------------------------
+# Dotted path of `handle(message: InboundMessage) -> None`, called inline for each new message.
+WHATSAPP_INBOUND_HANDLER: str | None = env.str("WHATSAPP_INBOUND_HANDLER", default="") or None
+# Largest media file (payment proof) downloaded from a buyer.
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
+PERIODIC_COMMANDS += [("prune_webhook_captures", 24 * 3600)]
+
 # --- Raffles -----------------------------------------------------------------------------------
 RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)

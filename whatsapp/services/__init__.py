@@ -1,0 +1,1 @@
+"""WhatsApp transport services: each one business action, keyword-only, atomic."""
