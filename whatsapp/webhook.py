@@ -27,10 +27,27 @@ def verify_subscription(request: HttpRequest) -> HttpResponse:
     return HttpResponse("forbidden", status=403, content_type="text/plain")
 
 
+# replay_webhook --url marks its POSTs so their captures say they came from a replay (the body
+# is signed like any other, so only a holder of the app secret can set it).
+REPLAY_HEADER = "X-Webhook-Replay"
+
+
 def receive(request: HttpRequest) -> HttpResponse:
-    result = receive_webhook(raw_body=request.body, headers=request.headers)
-    body: dict[str, object] = {"status": result.outcome}
-    if result.status_code != 200 and result.detail:
+    result = receive_webhook(
+        raw_body=request.body,
+        headers=request.headers,
+        replayed=request.headers.get(REPLAY_HEADER) == "1",
+    )
+    # Meta reads only the status code; the counts are for replay_webhook --url and for logs.
+    body: dict[str, object] = {
+        "status": result.outcome,
+        "messages": result.messages,
+        "duplicates": result.duplicates,
+        "statuses": result.statuses,
+        "errors": result.errors,
+        "failed": result.failed,
+    }
+    if result.detail and result.status_code != 200:
         body["detail"] = result.detail
     return JsonResponse(body, status=result.status_code)
 
