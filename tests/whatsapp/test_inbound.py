@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import DataError, OperationalError
 from django.utils import timezone
 from model_bakery import baker
 
 from tests.support.signing import load_fixture, signed_headers
 from whatsapp.models import Contact, InboundMessage, InboundState, MediaStatus, WebhookCapture
+from whatsapp.services import inbound
 from whatsapp.services.contacts import upsert_contact
 from whatsapp.services.inbound import retry_inbound
 from whatsapp.services.webhooks import receive_webhook
@@ -271,9 +273,9 @@ def test_queries_per_message_stay_few(handler, django_assert_max_num_queries):
     deliver(text_message_payload("5491100000001", "warm up"))  # contact exists: the usual case
     payload = text_message_payload("5491100000001", "hola")
 
-    # capture insert + outcome update; per message: contact lock + update, savepoint, insert,
-    # release, handler savepoint pair, processed update (+ the test's own savepoint pair).
-    with django_assert_max_num_queries(12):
+    # One transaction (the test's savepoint pair stands in for BEGIN/COMMIT): savepoint, contact
+    # lock + update, insert, release, handler savepoint pair, processed mark, capture insert.
+    with django_assert_max_num_queries(11):
         deliver(payload)
 
 
@@ -294,3 +296,60 @@ def test_prune_webhook_captures_deletes_only_older_than_retention(settings):
     call_command("prune_webhook_captures")
 
     assert list(WebhookCapture.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_a_message_that_cannot_be_stored_spoils_none_of_the_others(
+    handler, monkeypatch, recorded_statuses
+):
+    real = inbound.upsert_contact
+
+    def failing_for_bruno(**kwargs):
+        if kwargs["wa_id"] == "5491155550202":
+            Contact.objects.create(wa_id="half-written")  # rolled back with its savepoint
+            raise DataError("value too long")
+        return real(**kwargs)
+
+    monkeypatch.setattr(inbound, "upsert_contact", failing_for_bruno)
+
+    result = deliver(load_fixture("batch"))
+
+    assert (result.status_code, result.messages, result.errors) == (200, 2, 1)
+    assert handler.handled == ["wamid.BATCH1", "wamid.BATCH3"]
+    assert not Contact.objects.filter(wa_id="half-written").exists()
+    assert WebhookCapture.objects.get().outcome == "item_errors"
+
+
+def test_a_database_outage_answers_503_keeps_the_capture_and_commits_no_message(monkeypatch):
+    def unavailable(**kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(inbound, "upsert_contact", unavailable)
+
+    result = deliver(load_fixture("text"))
+
+    assert result.status_code == 503
+    assert not InboundMessage.objects.exists()
+    assert WebhookCapture.objects.get().outcome == "retry_later"
+
+
+def test_a_batch_bigger_than_one_chunk_is_stored_whole_under_one_capture(handler):
+    from whatsapp.services.webhooks import CHUNK_SIZE
+    from whatsapp.testing import envelope
+
+    messages = [
+        {
+            "from": "5491100000001",
+            "id": f"wamid.BIG{i}",
+            "timestamp": "1763776800",
+            "type": "text",
+            "text": {"body": str(i)},
+        }
+        for i in range(CHUNK_SIZE * 2 + 7)
+    ]
+    payload = envelope({"contacts": [{"wa_id": "5491100000001"}], "messages": messages})
+
+    result = deliver(payload)
+
+    assert result.messages == len(messages) == len(handler.handled)
+    capture = WebhookCapture.objects.get()
+    assert (capture.outcome, capture.messages) == ("processed", len(messages))

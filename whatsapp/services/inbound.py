@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -26,6 +26,10 @@ Handler = Callable[[InboundMessage], None]
 # Only these can be payment proofs; audio, video and stickers are never downloaded.
 PROOF_MEDIA_TYPES = {MessageType.IMAGE, MessageType.DOCUMENT}
 _KNOWN_TYPES = {t.value for t in MessageType}
+
+
+class MessageNotStored(Exception):
+    """This message could not be stored; only its own savepoint was rolled back."""
 
 
 @dataclass
@@ -101,7 +105,6 @@ def _handles_number(phone_number_id: str) -> bool:
     return not ours or not phone_number_id or phone_number_id == ours
 
 
-@transaction.atomic
 def receive_message(
     *,
     msg: payloads.Message,
@@ -111,24 +114,38 @@ def receive_message(
     profile_name: str = "",
     phone_number_id: str = "",
 ) -> StoredMessage:
-    """Store one message and, if it is new and ours, hand it to the handler: one transaction.
+    """Store one message and, if it is new and ours, hand it to the handler.
 
-    The unique wa_message_id decides duplicates (an INSERT in a savepoint, never check-then-insert).
-    The contact row stays locked until commit, so one buyer's messages are handled one at a time
-    (PostgreSQL row lock; SQLite's IMMEDIATE transactions serialize all writers anyway).
+    The unique wa_message_id decides duplicates: the INSERT runs in a savepoint and a unique
+    violation rolls it back (never check-then-insert). The contact row stays locked until the
+    transaction commits, so one buyer's messages are handled one at a time (PostgreSQL row lock;
+    SQLite's IMMEDIATE transactions serialize all writers anyway).
+
+    Joins the caller's transaction (the webhook's) without a savepoint of its own, so a store
+    failure rolls back only this message; called outside one, it opens its own.
     """
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return receive_message(
+                msg=msg,
+                raw=raw,
+                wa_id=wa_id,
+                user_id=user_id,
+                profile_name=profile_name,
+                phone_number_id=phone_number_id,
+            )
     fields = message_fields(msg)
-    contact = upsert_contact(
-        wa_id=wa_id,
-        user_id=user_id,
-        profile_name=profile_name,
-        seen_at=fields["sent_at"] or timezone.now(),
-    )
     ours = _handles_number(phone_number_id)
     if ours and fields["msg_type"] in PROOF_MEDIA_TYPES and fields.get("media_id"):
         fields["media_status"] = MediaStatus.PENDING
     try:
         with transaction.atomic():
+            contact = upsert_contact(
+                wa_id=wa_id,
+                user_id=user_id,
+                profile_name=profile_name,
+                seen_at=fields["sent_at"] or timezone.now(),
+            )
             message = InboundMessage.objects.create(
                 wa_message_id=msg.id[:255],
                 contact=contact,
@@ -139,6 +156,11 @@ def receive_message(
             )
     except IntegrityError:
         return StoredMessage(message=None, duplicate=True)
+    except (OperationalError, InterfaceError):
+        raise  # the database is unavailable: the caller answers 503 and Meta retries
+    except DatabaseError as exc:
+        # Rolled back to the savepoint: the transaction and the other messages are unharmed.
+        raise MessageNotStored(str(exc)) from exc
 
     if message.media_status == MediaStatus.PENDING:
         from whatsapp.services.media import enqueue_media_download

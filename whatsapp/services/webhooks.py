@@ -6,6 +6,7 @@ simulated payload takes exactly the path a real one does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -13,12 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    transaction,
+)
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from pydantic import ValidationError
 
 from whatsapp import payloads
-from whatsapp.models import CaptureOutcome, WebhookCapture
+from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
 from whatsapp.services.inbound import parse_timestamp, receive_message
 from whatsapp.signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 
@@ -26,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 # Meta batches up to 1,000 updates per POST; bodies reach about 3 MB.
 MAX_BODY_BYTES = 3 * 1024 * 1024
+# Items (messages and statuses) per transaction: one commit for a usual POST, short write locks
+# for Meta's 1,000-update batches.
+CHUNK_SIZE = 50
 # Headers worth keeping with a capture (the signature shows which secret signed it).
 CAPTURED_HEADERS = (
     "content-type",
@@ -56,6 +66,7 @@ class WebhookResult:
     ignored: int = 0  # changes for other webhook fields, stored only in the capture
     failed: int = 0  # stored messages whose handler raised (state FAILED)
     message_ids: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list, repr=False)
 
     @property
     def accepted(self) -> bool:
@@ -80,11 +91,12 @@ def record_status(*, wa_message_id: str, status: str, at: Any, errors: list[dict
 def receive_webhook(
     *, raw_body: bytes, headers: Mapping[str, str], replayed: bool = False
 ) -> WebhookResult:
-    """Verify the signature over the raw body, capture it, then store and hand over its content.
+    """Verify the signature over the raw body, then capture and process it; never raises.
 
-    Not one transaction on purpose: the capture commits first (so a crash leaves it replayable),
-    and each message gets its own short transaction (SQLite has one writer; one bad message spoils
-    none of the others). Never raises for anything Meta can send.
+    One short transaction per POST of up to CHUNK_SIZE items (one commit for the usual
+    one-message POST), each message in its own savepoint so one bad message spoils none; a
+    1,000-update batch commits in chunks so SQLite's single writer is never held for long.
+    The capture commits with the first chunk and gets its outcome with the last.
     """
     lowered = {str(k).lower().replace("_", "-"): str(v) for k, v in headers.items()}
     check = check_signature(
@@ -97,30 +109,53 @@ def receive_webhook(
     if len(raw_body) > MAX_BODY_BYTES:
         return WebhookResult(status_code=413, outcome="rejected", detail="body over 3 MB")
 
+    capture = WebhookCapture(
+        body=raw_body,
+        headers={k: lowered[k] for k in CAPTURED_HEADERS if k in lowered},
+        replayed=replayed,
+    )
+    result, work = _parse(raw_body)
+    chunks = [work[i : i + CHUNK_SIZE] for i in range(0, len(work), CHUNK_SIZE)] or [[]]
     try:
-        capture = WebhookCapture.objects.create(
-            body=raw_body,
-            headers={k: lowered[k] for k in CAPTURED_HEADERS if k in lowered},
-            replayed=replayed,
-        )
-    except DatabaseError:
-        logger.exception("could not capture a webhook POST")
-        return WebhookResult(status_code=503, outcome="retry_later", detail="database unavailable")
-
-    result = _process(raw_body)
+        for number, chunk in enumerate(chunks):
+            with transaction.atomic():
+                if capture.pk is None and number < len(chunks) - 1:
+                    capture.save()  # a long batch: keep the capture from the first commit on
+                for item in chunk:
+                    _process_item(item, result)
+                if number == len(chunks) - 1:
+                    _finish(result)
+                    _save_capture(capture, result)
+    except (OperationalError, InterfaceError, TransactionManagementError) as exc:
+        # The database is down, locked beyond the busy timeout, or the transaction broke: the
+        # chunk rolled back; Meta retries the POST and the unique wa_message_id absorbs repeats.
+        logger.exception("database unavailable while processing a webhook")
+        result.status_code = 503
+        result.outcome = CaptureOutcome.RETRY_LATER
+        result.detail = f"database unavailable: {exc}"[:300]
+        result.message_ids.clear()
+        with contextlib.suppress(DatabaseError):
+            _save_capture(capture, result)
+    except DatabaseError as exc:
+        logger.exception("database error while processing a webhook")
+        result.status_code = 503
+        result.outcome = CaptureOutcome.RETRY_LATER
+        result.detail = f"database error: {exc}"[:300]
+        result.message_ids.clear()
+        with contextlib.suppress(DatabaseError):
+            _save_capture(capture, result)
     result.capture_id = capture.pk
-    try:
-        WebhookCapture.objects.filter(pk=capture.pk).update(
-            outcome=result.outcome,
-            detail=result.detail[:2000],
-            messages=result.messages,
-            duplicates=result.duplicates,
-            statuses=result.statuses,
-            errors=result.errors,
-        )
-    except DatabaseError:
-        logger.exception("could not record the outcome of capture %s", capture.pk)
     return result
+
+
+def _save_capture(capture: WebhookCapture, result: WebhookResult) -> None:
+    capture.outcome = result.outcome
+    capture.detail = result.detail[:2000]
+    capture.messages = result.messages
+    capture.duplicates = result.duplicates
+    capture.statuses = result.statuses
+    capture.errors = result.errors
+    capture.save()
 
 
 def _reject_constant(name: str) -> None:
@@ -144,84 +179,91 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _process(raw_body: bytes) -> WebhookResult:
+@dataclass
+class _Item:
+    """One message or status to store, with what its change said about it."""
+
+    kind: str  # "message" | "status"
+    data: dict[str, Any]
+    senders: dict[str, payloads.WaContact]
+    phone_number_id: str
+
+
+def _parse(raw_body: bytes) -> tuple[WebhookResult, list[_Item]]:
+    """JSON, then Meta's shape, then the flat list of messages and statuses; no database."""
     try:
         data = _clean(json.loads(raw_body, parse_constant=_reject_constant))
     except (ValueError, RecursionError) as exc:
         logger.warning("webhook body is not JSON: %s", exc)
-        return WebhookResult(
-            status_code=400, outcome=CaptureOutcome.MALFORMED_JSON, detail=str(exc)[:300]
-        )
+        result = WebhookResult(status_code=400, outcome=CaptureOutcome.MALFORMED_JSON)
+        result.problems.append(str(exc)[:300])
+        return result, []
     try:
         payload = payloads.WebhookPayload.model_validate(data)
     except (ValidationError, RecursionError) as exc:
         # 200 so Meta does not retry it for a week; the capture keeps it for a developer.
         logger.warning("webhook of unexpected shape kept: %s", str(exc)[:300])
-        return WebhookResult(
-            status_code=200, outcome=CaptureOutcome.UNEXPECTED_SHAPE, detail=str(exc)[:300]
-        )
+        result = WebhookResult(status_code=200, outcome=CaptureOutcome.UNEXPECTED_SHAPE)
+        result.problems.append(str(exc)[:300])
+        return result, []
 
     result = WebhookResult(status_code=200, outcome=CaptureOutcome.PROCESSED)
-    problems: list[str] = []
-    try:
-        for entry in payload.entry:
-            for change in entry.changes:
-                _process_change(change, result, problems)
-    except (OperationalError, InterfaceError) as exc:
-        # The database is down or locked beyond the busy timeout: ask Meta to retry (duplicates
-        # are harmless, the unique wa_message_id absorbs them).
-        logger.exception("database unavailable while processing a webhook")
-        result.status_code = 503
-        result.outcome = CaptureOutcome.RETRY_LATER
-        problems.append(str(exc)[:200])
-    if problems and result.outcome == CaptureOutcome.PROCESSED:
-        result.outcome = CaptureOutcome.ITEM_ERRORS
-    result.detail = "; ".join(problems)[:2000]
-    return result
+    work: list[_Item] = []
+    for entry in payload.entry:
+        for change in entry.changes:
+            work.extend(_parse_change(change, result))
+    return result, work
 
 
-def _process_change(change: payloads.Change, result: WebhookResult, problems: list[str]) -> None:
+def _parse_change(change: payloads.Change, result: WebhookResult) -> list[_Item]:
     if change.field not in (None, "messages"):
         result.ignored += 1
-        return
+        return []
     try:
         value = payloads.Value.model_validate(change.value or {})
     except ValidationError as exc:
         result.errors += 1
-        problems.append(f"change value of unexpected shape: {str(exc)[:200]}")
-        return
+        result.problems.append(f"change value of unexpected shape: {str(exc)[:200]}")
+        return []
     phone_number_id = (value.metadata.phone_number_id if value.metadata else None) or ""
 
     for error in value.errors or []:
         result.errors += 1
         logger.warning("webhook error from Meta: %s %s", error.code, error.title or error.message)
-        problems.append(f"meta error {error.code}: {error.title or error.message or ''}"[:200])
+        result.problems.append(f"meta error {error.code}: {error.title or error.message or ''}")
 
     senders: dict[str, payloads.WaContact] = {}
     for contact in value.contacts or []:
         for key in (contact.wa_id, contact.user_id):
             if key:
                 senders.setdefault(key, contact)
+    return [
+        *(_Item("message", m, senders, phone_number_id) for m in value.messages or []),
+        *(_Item("status", s, senders, phone_number_id) for s in value.statuses or []),
+    ]
 
-    for item in value.messages or []:
-        _process_message(item, senders, phone_number_id, result, problems)
-    for item in value.statuses or []:
-        _process_status(item, result, problems)
+
+def _finish(result: WebhookResult) -> None:
+    if result.problems and result.outcome == CaptureOutcome.PROCESSED:
+        result.outcome = CaptureOutcome.ITEM_ERRORS
+    result.detail = "; ".join(p[:200] for p in result.problems)[:2000]
 
 
-def _process_message(
-    item: dict[str, Any],
-    senders: dict[str, payloads.WaContact],
-    phone_number_id: str,
-    result: WebhookResult,
-    problems: list[str],
-) -> None:
+def _process_item(item: _Item, result: WebhookResult) -> None:
+    if item.kind == "message":
+        _process_message(item, result)
+    else:
+        _process_status(item, result)
+
+
+def _process_message(item: _Item, result: WebhookResult) -> None:
     try:
-        msg = payloads.Message.model_validate(item)
+        msg = payloads.Message.model_validate(item.data)
     except ValidationError as exc:
         result.errors += 1
-        problems.append(f"message of unexpected shape: {str(exc)[:200]}")
+        result.problems.append(f"message of unexpected shape: {str(exc)[:200]}")
         return
+    senders = item.senders
     sender = senders.get(msg.from_ or "") or senders.get(msg.from_user_id or "")
     if sender is None and len(senders) == 1:
         sender = next(iter(senders.values()))
@@ -229,24 +271,24 @@ def _process_message(
     user_id = msg.from_user_id or (sender.user_id if sender else None) or ""
     if not msg.id or not (wa_id or user_id):
         result.errors += 1
-        problems.append(f"message {msg.id!r} has no sender")
+        result.problems.append(f"message {msg.id!r} has no sender")
         return
     profile = sender.profile if sender else None
     try:
         stored = receive_message(
             msg=msg,
-            raw=item,
+            raw=item.data,
             wa_id=wa_id,
             user_id=user_id,
             profile_name=(profile.name if profile else None) or "",
-            phone_number_id=phone_number_id,
+            phone_number_id=item.phone_number_id,
         )
-    except (OperationalError, InterfaceError):
-        raise
-    except Exception as exc:  # a message we cannot store must not lose the others
+    except DatabaseError:
+        raise  # outside the message's savepoint: the chunk is lost, answer 503
+    except Exception as exc:  # MessageNotStored, or a bug: this message only
         logger.exception("could not store message %s", msg.id)
         result.errors += 1
-        problems.append(f"message {msg.id}: {exc}"[:200])
+        result.problems.append(f"message {msg.id}: {exc}")
         return
     if stored.duplicate:
         result.duplicates += 1
@@ -254,31 +296,33 @@ def _process_message(
     assert stored.message is not None
     result.messages += 1
     result.message_ids.append(stored.message.pk)
-    if stored.message.state == "failed":
+    if stored.message.state == InboundState.FAILED:
         result.failed += 1
 
 
-def _process_status(item: dict[str, Any], result: WebhookResult, problems: list[str]) -> None:
+def _process_status(item: _Item, result: WebhookResult) -> None:
     try:
-        status = payloads.Status.model_validate(item)
+        status = payloads.Status.model_validate(item.data)
     except ValidationError as exc:
         result.errors += 1
-        problems.append(f"status of unexpected shape: {str(exc)[:200]}")
+        result.problems.append(f"status of unexpected shape: {str(exc)[:200]}")
         return
-    raw_errors = item.get("errors")
+    raw_errors = item.data.get("errors")
     errors = [e for e in raw_errors if isinstance(e, dict)] if isinstance(raw_errors, list) else []
     try:
-        record_status(
-            wa_message_id=status.id,
-            status=status.status,
-            at=parse_timestamp(status.timestamp) or timezone.now(),
-            errors=errors,
-        )
+        # A savepoint: a failure inside the outbound side spoils no other item.
+        with transaction.atomic():
+            record_status(
+                wa_message_id=status.id,
+                status=status.status,
+                at=parse_timestamp(status.timestamp) or timezone.now(),
+                errors=errors,
+            )
     except (OperationalError, InterfaceError):
         raise
     except Exception as exc:
         logger.exception("could not record status %s for %s", status.status, status.id)
         result.errors += 1
-        problems.append(f"status {status.id}: {exc}"[:200])
+        result.problems.append(f"status {status.id}: {exc}")
         return
     result.statuses += 1
