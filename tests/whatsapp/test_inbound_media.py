@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from tests.support.signing import signed_headers
+from tests.support.signing import signed_headers, signed_post
 from whatsapp.models import InboundMessage, MediaStatus
 from whatsapp.services import media
 from whatsapp.services.media import download_media, retry_failed_media, sniff_proof_type
@@ -223,3 +223,20 @@ def test_media_of_another_business_number_is_not_downloaded():
     message = receive(image_payload("5491100000001", content=JPEG, phone_number_id="999"))
 
     assert message.media_status == MediaStatus.NONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_proof_posted_to_the_webhook_is_downloaded_by_a_task_after_commit(
+    client, credentials, settings
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    payload = document_payload("5491100000001", content=PDF, media_id="1240359347164210")
+
+    with respx.mock(assert_all_called=True) as router:
+        serve_media(router, PDF, media_id="1240359347164210")
+        response = signed_post(client, payload)
+
+    message = InboundMessage.objects.get()
+    assert response.status_code == 200
+    assert message.media_status == MediaStatus.STORED
+    assert message.media_file.read() == PDF
