@@ -208,3 +208,36 @@ def test_arbitrary_json_with_a_valid_signature_never_500s_nor_leaves_partial_row
     # A contact exists only because one of its messages was stored.
     assert not Contact.objects.filter(inbound_messages__isnull=True).exists()
     assert not WebhookCapture.objects.filter(outcome="received").exists()
+
+
+def test_a_post_without_the_trailing_slash_is_handled_too(client):
+    body = encode(text_message_payload("5491100000001", "hola"))
+
+    response = client.post(
+        "/whatsapp/webhook",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
+    )
+
+    assert response.status_code == 200
+    assert InboundMessage.objects.count() == 1
+
+
+def test_a_handler_failure_is_still_acknowledged_with_200(client, handler):
+    handler.fail_on.add("boom")
+
+    response = signed_post(client, text_message_payload("5491100000001", "boom"))
+
+    assert response.status_code == 200
+    assert response.json()["failed"] == 1
+
+
+def test_the_webhook_api_has_no_docs_and_stays_out_of_the_internal_spec(client):
+    assert client.get("/whatsapp/docs").status_code == 404
+    assert client.get("/whatsapp/openapi.json").status_code == 404
+
+    spec = client.get("/api/v1/openapi.json")
+
+    if spec.status_code == 200:
+        assert not any("webhook" in path for path in spec.json()["paths"])
