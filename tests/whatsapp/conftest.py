@@ -11,8 +11,9 @@ VERIFY_TOKEN = "test-verify-token"
 PHONE_NUMBER_ID = "106540352242922"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def whatsapp_settings(settings, tmp_path):
+    """Inbound tests' settings. Not autouse: the outbound tests in this folder bring their own."""
     settings.WHATSAPP_APP_SECRET = APP_SECRET
     settings.WHATSAPP_VERIFY_TOKEN = VERIFY_TOKEN
     settings.WHATSAPP_PHONE_NUMBER_ID = PHONE_NUMBER_ID
@@ -48,11 +49,11 @@ recording = RecordingHandler()
 
 
 @pytest.fixture
-def handler(settings):
+def handler(whatsapp_settings):
     """Installs `recording` as WHATSAPP_INBOUND_HANDLER and returns it, emptied."""
     recording.handled.clear()
     recording.fail_on.clear()
-    settings.WHATSAPP_INBOUND_HANDLER = "tests.whatsapp.conftest.recording"
+    whatsapp_settings.WHATSAPP_INBOUND_HANDLER = "tests.whatsapp.conftest.recording"
     inbound._import_handler.cache_clear()
     return recording
 

@@ -19,7 +19,7 @@ from whatsapp.services.inbound import retry_inbound
 from whatsapp.services.webhooks import receive_webhook
 from whatsapp.testing import encode, text_message_payload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 
 def deliver(payload, *, replayed=False):

@@ -13,7 +13,7 @@ from whatsapp.models import Contact, InboundMessage, InboundState
 from whatsapp.services.webhooks import receive_webhook
 from whatsapp.testing import encode, text_message_payload
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whatsapp_settings")]
 
 handled: list[str] = []
 active: list[str] = []
@@ -34,12 +34,14 @@ def slow_handler(message) -> None:
 
 
 @pytest.fixture
-def slow(settings):
+def slow(whatsapp_settings):
     from whatsapp.services import inbound
 
     handled.clear()
     overlaps.clear()
-    settings.WHATSAPP_INBOUND_HANDLER = "tests.whatsapp.test_inbound_concurrency.slow_handler"
+    whatsapp_settings.WHATSAPP_INBOUND_HANDLER = (
+        "tests.whatsapp.test_inbound_concurrency.slow_handler"
+    )
     inbound._import_handler.cache_clear()
 
 

@@ -16,7 +16,7 @@ from whatsapp.services.webhooks import receive_webhook
 from whatsapp.signals import media_stored
 from whatsapp.testing import document_payload, encode, image_payload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 GRAPH = "http://graph.test/v23.0"
 CDN = "https://lookaside.test/whatsapp_business/attachments/?mid=1"
@@ -32,8 +32,8 @@ def no_backoff(monkeypatch):
 
 
 @pytest.fixture
-def credentials(settings):
-    settings.WHATSAPP_ACCESS_TOKEN = "token-123"
+def credentials(whatsapp_settings):
+    whatsapp_settings.WHATSAPP_ACCESS_TOKEN = "token-123"
 
 
 def serve_media(router, content: bytes, *, media_id="1003383421387256", sha256_hex=None, size=None):

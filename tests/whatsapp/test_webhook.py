@@ -14,7 +14,7 @@ from tests.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN
 from whatsapp.models import Contact, InboundMessage, WebhookCapture
 from whatsapp.testing import encode, sign, text_message_payload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 
 def _verify(client, mode="subscribe", token=VERIFY_TOKEN, challenge="1158201444", path=WEBHOOK_URL):

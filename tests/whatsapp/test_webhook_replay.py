@@ -17,7 +17,7 @@ from whatsapp.management.commands.replay_webhook import _render_reply
 from whatsapp.models import Contact, InboundMessage, InboundState, WebhookCapture
 from whatsapp.testing import encode, text_message_payload
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 
 def replay(*args: str, stdin: bytes | None = None, monkeypatch=None) -> str:

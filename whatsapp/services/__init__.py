@@ -1,1 +1,0 @@
-"""WhatsApp transport services: each one business action, keyword-only, atomic."""
