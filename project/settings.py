@@ -184,14 +184,12 @@ WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
-WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
-
-# --- WhatsApp inbound (wa-inbound) -------------------------------------------------------------
-# Dotted path of `handle(message: InboundMessage) -> None`, called inline for each new message.
+# Inbound (wa-inbound): dotted path of `handle(message: InboundMessage) -> None`, called inline
+# for each new message (None: store only); the largest proof file downloaded from a buyer.
 WHATSAPP_INBOUND_HANDLER: str | None = env.str("WHATSAPP_INBOUND_HANDLER", default="") or None
-# Largest media file (payment proof) downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
-PERIODIC_COMMANDS += [("prune_webhook_captures", 24 * 3600)]
+PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
+WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
 
 # --- Raffles -----------------------------------------------------------------------------------
 RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
