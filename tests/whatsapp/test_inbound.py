@@ -353,3 +353,14 @@ def test_a_batch_bigger_than_one_chunk_is_stored_whole_under_one_capture(handler
     assert result.messages == len(messages) == len(handler.handled)
     capture = WebhookCapture.objects.get()
     assert (capture.outcome, capture.messages) == ("processed", len(messages))
+
+
+def test_one_change_of_an_odd_shape_loses_nothing_else_in_the_post():
+    payload = load_fixture("text")
+    payload["entry"][0]["changes"].insert(0, {"field": "messages", "value": "not an object"})
+    payload["entry"].insert(0, "not an entry")
+
+    result = deliver(payload)
+
+    assert (result.status_code, result.messages, result.errors) == (200, 1, 2)
+    assert WebhookCapture.objects.get().outcome == "item_errors"

@@ -221,8 +221,20 @@ def _parse(raw_body: bytes) -> tuple[WebhookResult, list[_Item]]:
 
     result = WebhookResult(status_code=200, outcome=CaptureOutcome.PROCESSED)
     work: list[_Item] = []
-    for entry in payload.entry:
-        for change in entry.changes:
+    for raw_entry in payload.entry:
+        try:
+            entry = payloads.Entry.model_validate(raw_entry)
+        except ValidationError as exc:
+            result.errors += 1
+            result.problems.append(f"entry of unexpected shape: {str(exc)[:200]}")
+            continue
+        for raw_change in entry.changes:
+            try:
+                change = payloads.Change.model_validate(raw_change)
+            except ValidationError as exc:
+                result.errors += 1
+                result.problems.append(f"change of unexpected shape: {str(exc)[:200]}")
+                continue
             work.extend(_parse_change(change, result))
     return result, work
 
