@@ -123,8 +123,8 @@ class Value(_Lenient):
     messaging_product: str | None = None
     metadata: Metadata | None = None
     contacts: list[WaContact] | None = None
-    messages: list[dict[str, Any]] | None = None  # validated one by one: one bad item spoils none
-    statuses: list[dict[str, Any]] | None = None
+    messages: list[Any] | None = None  # validated one by one: one bad item spoils none
+    statuses: list[Any] | None = None
     errors: list[Error] | None = None
 
 

@@ -364,3 +364,14 @@ def test_one_change_of_an_odd_shape_loses_nothing_else_in_the_post():
 
     assert (result.status_code, result.messages, result.errors) == (200, 1, 2)
     assert WebhookCapture.objects.get().outcome == "item_errors"
+
+
+def test_an_item_that_is_not_an_object_is_counted_and_the_rest_stored(recorded_statuses):
+    payload = load_fixture("batch")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["messages"].insert(1, "not a message")
+    value["statuses"].append(42)
+
+    result = deliver(payload)
+
+    assert (result.messages, result.errors) == (3, 2)

@@ -21,7 +21,6 @@ from django.db import (
     OperationalError,
     transaction,
 )
-from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -127,24 +126,17 @@ def receive_webhook(
                 if number == len(chunks) - 1:
                     _finish(result)
                     _save_capture(capture, result)
-    except (OperationalError, InterfaceError, TransactionManagementError) as exc:
-        # The database is down, locked beyond the busy timeout, or the transaction broke: the
-        # chunk rolled back; Meta retries the POST and the unique wa_message_id absorbs repeats.
-        logger.exception("database unavailable while processing a webhook")
+    except DatabaseError as exc:
+        # The database is down, locked beyond the busy timeout, or the transaction broke (an error
+        # outside a message's savepoint): this chunk rolled back. 503 makes Meta retry the POST;
+        # the unique wa_message_id absorbs whatever earlier chunks already stored.
+        logger.exception("database error while processing a webhook")
         result.status_code = 503
         result.outcome = CaptureOutcome.RETRY_LATER
         result.detail = f"database unavailable: {exc}"[:300]
         result.message_ids.clear()
         with contextlib.suppress(DatabaseError):
-            _save_capture(capture, result)
-    except DatabaseError as exc:
-        logger.exception("database error while processing a webhook")
-        result.status_code = 503
-        result.outcome = CaptureOutcome.RETRY_LATER
-        result.detail = f"database error: {exc}"[:300]
-        result.message_ids.clear()
-        with contextlib.suppress(DatabaseError):
-            _save_capture(capture, result)
+            _save_capture(capture, result)  # falls back to an INSERT if its row rolled back
     result.capture_id = capture.pk
     return result
 
@@ -289,7 +281,7 @@ def _process_message(item: _Item, result: WebhookResult) -> None:
         return
     senders = item.senders
     sender = senders.get(msg.from_ or "") or senders.get(msg.from_user_id or "")
-    if sender is None and len(senders) == 1:
+    if sender is None and not (msg.from_ or msg.from_user_id) and len(senders) == 1:
         sender = next(iter(senders.values()))
     wa_id = msg.from_ or (sender.wa_id if sender else None) or ""
     user_id = msg.from_user_id or (sender.user_id if sender else None) or ""
