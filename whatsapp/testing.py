@@ -237,3 +237,21 @@ def status_payload(
         else [status_entry(wa_message_id or new_message_id(), status, **kw)]
     )
     return envelope({"statuses": items})
+
+
+def deliver(payload: dict[str, Any] | bytes, *, replayed: bool = False):
+    """Push a payload through `receive_webhook` exactly as a signed POST would arrive.
+
+    Signed with the configured WHATSAPP_APP_SECRET; returns the WebhookResult. For the `chat`
+    command and tests that do not need HTTP.
+    """
+    from django.conf import settings
+
+    from whatsapp.services.webhooks import receive_webhook
+
+    body = payload if isinstance(payload, bytes) else encode(payload)
+    return receive_webhook(
+        raw_body=body,
+        headers=signed_headers(body, settings.WHATSAPP_APP_SECRET),
+        replayed=replayed,
+    )

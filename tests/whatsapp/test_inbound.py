@@ -27,6 +27,14 @@ def deliver(payload, *, replayed=False):
     return receive_webhook(raw_body=body, headers=signed_headers(body), replayed=replayed)
 
 
+def test_the_testing_deliver_helper_signs_with_the_configured_secret():
+    from whatsapp import testing
+
+    result = testing.deliver(testing.text_message_payload("5491100000001", "hola"))
+
+    assert (result.status_code, result.messages) == (200, 1)
+
+
 def test_a_text_message_stores_contact_type_text_and_meta_timestamp():
     result = deliver(load_fixture("text"))
 

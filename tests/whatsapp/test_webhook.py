@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -197,6 +197,8 @@ webhook_like = st.fixed_dictionaries(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(body=json_values | webhook_like)
+@example(body=load_fixture("batch"))
+@example(body=load_fixture("unknown_type"))
 def test_arbitrary_json_with_a_valid_signature_never_500s_nor_leaves_partial_rows(
     client, recorded_statuses, body
 ):
