@@ -187,6 +187,11 @@ WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
+# Inbound (wa-inbound): dotted path of `handle(message: InboundMessage) -> None`, called inline
+# for each new message (None: store only); the largest proof file downloaded from a buyer.
+WHATSAPP_INBOUND_HANDLER: str | None = env.str("WHATSAPP_INBOUND_HANDLER", default="") or None
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
+PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
 WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
 
 # --- WhatsApp outbound delivery (wa-outbound) --------------------------------------------------
