@@ -55,6 +55,8 @@ JAZZMIN_SETTINGS: dict[str, object] = {
     "default_icon_children": "fas fa-circle",
     "show_ui_builder": False,
     "changeform_format": "horizontal_tabs",
+    # The order page is read at a glance: proofs and history below the order, not in tabs.
+    "changeform_format_overrides": {"raffles.order": "single", "whatsapp.contact": "single"},
 }
 
 JAZZMIN_UI_TWEAKS: dict[str, object] = {

@@ -165,6 +165,9 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders come from the bot or the API, never typed in here
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an order changes only through its buttons (confirm, reject, cancel)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # history is kept; cancel instead
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import struct
+import zlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from model_bakery import baker
@@ -14,11 +18,25 @@ from raffles.models import Order, PaymentProof, Raffle
 from tests.support.browser import browser, page  # noqa: F401  (fixtures)
 from whatsapp.models import Contact
 
-# The smallest valid PNG: a proof preview the browser can render.
-PNG_BYTES = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e221bc330000000049454e44ae426082"
-)
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A plain-colour PNG, so a proof preview has something a browser can render."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG_BYTES = _png(240, 120, (40, 140, 90))
 
 
 def make_raffle(**overrides: object) -> Raffle:
@@ -66,6 +84,10 @@ def superuser(django_user_model):
 
 @pytest.fixture
 def cashier(django_user_model):
+    # Transactional tests elsewhere flush the database, data migrations included: recreate the
+    # group exactly as its migration does.
+    migration = importlib.import_module("raffles.migrations.0002_cashier_group")
+    migration.create_cashier_group(django_apps, None)
     user = django_user_model.objects.create_user("cashier", password="pass-word-2", is_staff=True)
     user.groups.add(Group.objects.get(name="Cashier"))
     return user
