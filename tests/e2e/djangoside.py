@@ -166,6 +166,8 @@ def check(evidence: dict[str, Any]) -> dict[str, Any]:
     stored = dict(InboundMessage.objects.values_list("wa_message_id", "state"))
     accepted = set(evidence.get("accepted_wamids", []))
     rejected = set(evidence.get("rejected_wamids", []))
+    media = InboundMessage.objects.exclude(media_status="").values_list("media_status")
+    report["media"] = dict(media.annotate(n=Count("pk")).values_list("media_status", "n"))
     report["inbound"] = {
         "stored": len(stored),
         "accepted_by_webhook": len(accepted),

@@ -56,7 +56,9 @@ class RunOptions:
     app_dir: Path = REPO
     workdir: Path | None = None
     pg_url: str = DEFAULT_PG
+    debug: bool = True
     events: list[str] = field(default_factory=list)
+    crashed: list[str] = field(default_factory=list)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -168,29 +170,47 @@ async def _load(system: System, opts: RunOptions) -> tuple[Stats, list[dict[str,
             if task.exception() is not None:
                 opts.events.append(f"buyer crashed: {task.exception()!r}")
         load_seconds = time.monotonic() - started
+        opts.crashed.extend(n for n in system.crashed() if n != "operator")
         operator_stop.set()
         if faults is not None:
             faults.cancel()
         await asyncio.gather(operator, return_exceptions=True)
         await asyncio.gather(*webhooks.background, return_exceptions=True)
 
-        # Drain: everything the bot decided to say must reach the (recovered) Graph API.
+        if "operator" in system.process_names():
+            await asyncio.to_thread(system.stop_process, "operator")
+
+        # Drain: everything the bot decided to say must reach the (recovered) Graph API. Then
+        # stop whatever could decide to say more (web, expiry) and drain again, so the check
+        # compares a finished outbox with a finished log.
         drain_started = time.monotonic()
-        pending_now: dict[str, int] = {}
-        while time.monotonic() - drain_started < opts.drain_timeout:
-            pending_now = await asyncio.to_thread(system.outbox_pending)
-            settled = not any(pending_now.values())
-            if settled and time.monotonic() - started >= opts.min_run_seconds:
-                break
-            await asyncio.sleep(1.0)
-        opts.events.append(
-            f"drained in {time.monotonic() - drain_started:.1f}s, still pending: {pending_now}"
-        )
-        await asyncio.sleep(0.5)
+        await _drain(system, opts, until=started + opts.min_run_seconds)
+        await asyncio.to_thread(system.stop_process, "web")
+        await asyncio.to_thread(system.stop_process, "expirer")
+        left = await _drain(system, opts, until=0, past_deadline_too=False)
+        opts.events.append(f"drained in {time.monotonic() - drain_started:.1f}s, left: {left}")
+        for name in [n for n in system.process_names() if n != "graph"]:
+            await asyncio.to_thread(system.stop_process, name)
         stop.set()
         await asyncio.gather(*background, return_exceptions=True)
         await watcher.poll_once()
         return stats, watcher.log, load_seconds
+
+
+async def _drain(
+    system: System, opts: RunOptions, *, until: float, past_deadline_too: bool = True
+) -> dict[str, int]:
+    """Wait (up to drain_timeout) until nothing is in flight and `until` (monotonic) passed."""
+    deadline = time.monotonic() + opts.drain_timeout
+    left: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        left = await asyncio.to_thread(system.outbox_pending)
+        if not past_deadline_too:
+            left.pop("past_deadline", None)
+        if not any(left.values()) and time.monotonic() >= until:
+            break
+        await asyncio.sleep(1.0)
+    return left
 
 
 def run(opts: RunOptions) -> dict[str, Any]:
@@ -206,11 +226,13 @@ def run(opts: RunOptions) -> dict[str, Any]:
             task_workers=opts.task_workers,
             pg_url=opts.pg_url,
             ttl_minutes=opts.ttl_minutes,
+            extra_env={} if opts.debug else {"DEBUG": "false", "SECURE_SSL_REDIRECT": "false"},
         )
     )
     with system:
         stats, graph_log, load_seconds = asyncio.run(_load(system, opts))
-        crashed = [name for name in system.crashed() if name != "operator"]
+        crashed = list(opts.crashed)
+        server_ms = [s * 1000 for s in system.server_latencies()]
         checks = system.check(
             {
                 "accepted_wamids": sorted(stats.accepted_wamids),
@@ -219,6 +241,8 @@ def run(opts: RunOptions) -> dict[str, Any]:
             }
         )
     report = _report(opts, stats, checks, load_seconds, crashed, workdir)
+    report["figures"]["server_p50_ms"] = round(percentile(server_ms, 50), 1)
+    report["figures"]["server_p99_ms"] = round(percentile(server_ms, 99), 1)
     return report
 
 
@@ -262,6 +286,7 @@ def _report(
         "bad_requests_rejected": sum(stats.bad_traffic.values()),
         "unanswered": stats.unanswered,
         "inbound_stored": checks["inbound"]["stored"],
+        "proof_files": checks["media"],
     }
     failures = []
 
@@ -294,7 +319,7 @@ def _report(
         "actions": dict(stats.actions),
         "checks": checks,
         "workdir": str(workdir),
-        "options": {k: str(v) for k, v in asdict(opts).items() if k != "events"},
+        "options": {k: str(v) for k, v in asdict(opts).items() if k not in ("events", "crashed")},
     }
 
 
@@ -309,6 +334,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"webhook latency        p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, p99 {f['p99_ms']} ms,"
         f" max {f['max_ms']} ms (target p99 < {P99_TARGET_MS:.0f} ms: "
         f"{'met' if report['p99_target_met'] else 'NOT met'})",
+        f"  (server side: p50 {f.get('server_p50_ms')} ms, p99 {f.get('server_p99_ms')} ms)",
         f"bot reply seen after   p50 {f['reply_wait_p50_s']} s, p99 {f['reply_wait_p99_s']} s",
         f"orders completed       {f['orders_completed']} PAID ({f['orders']})",
         f"double-sells           {f['double_sells']} (double reservations "
@@ -320,6 +346,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"5xx                    {f['http_5xx']} (connection errors: {f['connection_errors']})",
         f"bad requests rejected  {f['bad_requests_rejected']}",
         f"unanswered waits       {f['unanswered']}",
+        f"proof downloads        {f['proof_files']}",
         "events:",
         *(f"  {e}" for e in report["events"]),
     ]
@@ -348,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--app-dir", type=Path, default=REPO, help="checkout to run")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument(
+        "--no-debug", action="store_true", help="DEBUG=false, as in production (default: true)"
+    )
     parser.add_argument("--json", type=Path, help="also write the full report here")
     args = parser.parse_args(argv)
     opts = RunOptions(
@@ -365,6 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_url=args.pg_url,
         app_dir=args.app_dir.resolve(),
         workdir=args.workdir,
+        debug=not args.no_debug,
     )
     report = run(opts)
     print(format_report(report))

@@ -52,6 +52,7 @@ class SystemConfig:
     expire_every: float = 2.0
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 8.0
+    extra_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,6 +150,30 @@ class System:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def stop_process(self, name: str) -> None:
+        """Stop one of the processes (TERM, then KILL after 15 s) and forget it."""
+        for proc in [p for p in self.procs if p.name == name]:
+            _signal_group(proc.popen, signal.SIGTERM)
+            try:
+                proc.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.popen, signal.SIGKILL)
+                proc.popen.wait(timeout=5)
+            self.procs.remove(proc)
+
+    def process_names(self) -> list[str]:
+        return [p.name for p in self.procs]
+
+    def server_latencies(self, path_prefix: str = "/whatsapp/webhook") -> list[float]:
+        """Seconds gunicorn spent on each POST to `path_prefix` (from the access log)."""
+        log = self.config.workdir / "access.log"
+        found = []
+        for line in log.read_text(errors="replace").splitlines() if log.is_file() else []:
+            parts = line.split()
+            if len(parts) == 4 and parts[0] == "POST" and parts[1].startswith(path_prefix):
+                found.append(int(parts[3]) / 1_000_000)
+        return found
+
     def start_fallback_operator(self) -> None:
         """Confirm proofs through the services while the internal API is not deployed."""
         self._spawn("operator", self._djangoside_argv("operator", "--every", "1.5"))
@@ -240,6 +265,7 @@ class System:
             "STATIC_ROOT": str(c.workdir / "static"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            **c.extra_env,
         }
 
     def _start_web(self) -> None:
@@ -257,6 +283,11 @@ class System:
             "5",
             "--timeout",
             "60",
+            # Server-side time per request, to set beside what the buyers measured.
+            "--access-logfile",
+            str(c.workdir / "access.log"),
+            "--access-logformat",
+            "%(m)s %(U)s %(s)s %(D)s",
         ]
         if c.web_threads > 1:
             argv += ["--worker-class", "gthread", "--threads", str(c.web_threads)]
