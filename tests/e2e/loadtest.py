@@ -145,8 +145,9 @@ async def _load(system: System, opts: RunOptions) -> tuple[Stats, list[dict[str,
         ]
         background = [
             asyncio.create_task(watcher.run(stop)),
-            asyncio.create_task(bad_traffic(webhooks, stats, config.bad_traffic_every, stop)),
         ]
+        load_over = asyncio.Event()
+        bad = asyncio.create_task(bad_traffic(webhooks, stats, config.bad_traffic_every, load_over))
         operator_stop = asyncio.Event()
         operator = asyncio.create_task(
             operator_loop(control, system.base_url, system.token, stats, operator_stop)
@@ -172,6 +173,8 @@ async def _load(system: System, opts: RunOptions) -> tuple[Stats, list[dict[str,
         load_seconds = time.monotonic() - started
         opts.crashed.extend(n for n in system.crashed() if n != "operator")
         operator_stop.set()
+        load_over.set()
+        await asyncio.gather(bad, return_exceptions=True)
         if faults is not None:
             faults.cancel()
         await asyncio.gather(operator, return_exceptions=True)
