@@ -212,11 +212,13 @@ class Buyer:
         self.last_order: str | None = None
         self.pick_attempts = 0
         self.confusions = 0
+        self.replied_to_last = False  # the buyer's last move was a message (a reply is due)
         # Some people walk away from a reservation and let it lapse.
         self.abandoner = self.rng.random() < 0.12
 
     # --- talking -------------------------------------------------------------------------------
     async def send(self, payload: dict[str, Any], action: str) -> None:
+        self.replied_to_last = True
         self.stats.actions[action] += 1
         self.stats.messages_sent += 1
         await self.webhooks.deliver(payload, self.rng)
@@ -253,14 +255,18 @@ class Buyer:
             )
         await self.send(payload, "proof")
 
-    async def next_messages(self, timeout: float) -> list[dict[str, Any]]:
-        """Wait for the bot, then read everything it sent meanwhile (a person reads them all)."""
+    async def next_messages(self, timeout: float, *, reply: bool = True) -> list[dict[str, Any]]:
+        """Wait for the bot, then read everything it sent meanwhile (a person reads them all).
+
+        `reply`: waiting for the answer to what the buyer just sent (timed), not for news.
+        """
         started = time.monotonic()
         try:
             first = await asyncio.wait_for(self.inbox.get(), timeout=timeout)
         except TimeoutError:
             return []
-        self.stats.reply_waits.append(time.monotonic() - started)
+        if reply:
+            self.stats.reply_waits.append(time.monotonic() - started)
         messages = [first]
         while not self.inbox.empty():
             messages.append(self.inbox.get_nowait())
@@ -276,10 +282,11 @@ class Buyer:
         await asyncio.sleep(self.rng.uniform(0, self.config.ramp))
         await self.text(self.rng.choice(GREETINGS), "greet")
         while time.monotonic() < self.deadline:
-            wait = self.config.reply_timeout
+            wait, reply = self.config.reply_timeout, self.replied_to_last
             if self.abandoner and self.last_order == "abandoned":
-                wait = 90.0  # waiting for the expiry notice
-            messages = await self.next_messages(min(wait, self.deadline - time.monotonic() + 1))
+                wait, reply = 90.0, False  # waiting for the expiry notice
+            timeout = min(wait, self.deadline - time.monotonic() + 1)
+            messages = await self.next_messages(timeout, reply=reply)
             if not messages:
                 if time.monotonic() >= self.deadline:
                     return
@@ -292,6 +299,7 @@ class Buyer:
                 return
             while not self.inbox.empty():  # what arrived while thinking
                 messages.append(describe(self.inbox.get_nowait()))
+            self.replied_to_last = False
             await self.react(messages)
 
     async def react(self, messages: list[dict[str, Any]]) -> None:
@@ -417,7 +425,7 @@ class Buyer:
     async def wait_quietly(self) -> None:
         """Nothing to say: wait for the bot's next news (the operator's confirmation)."""
         self.stats.actions["wait"] += 1
-        messages = await self.next_messages(max(0.1, self.deadline - time.monotonic()))
+        messages = await self.next_messages(max(0.1, self.deadline - time.monotonic()), reply=False)
         if messages:
             await self.think()
             await self.react(messages)
