@@ -295,10 +295,8 @@ class Machine:
             return self.menu(prefix=replies.order_gone())
         if str(order.status) != DRAFT:
             return self.where_it_stands(order, stale=True)
-        if self._deadline_passed(order):
-            # Expired while the buyer was deciding: the service would refuse it anyway.
-            return self._expired(order)
         try:
+            # Even past the deadline the service is asked: it owns expiry and records it.
             order = self.inventory.submit(order=order)
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order_id) or order

@@ -440,10 +440,12 @@ def proof_already_received(*, order: Any) -> TextMessage:
 
 # --- cancelling, expiry, stale taps ------------------------------------------------------------
 def order_cancelled(*, order: Any) -> str:
-    return _("Order #%(id)s is cancelled and its numbers %(numbers)s were released.") % {
-        "id": order.pk,
-        "numbers": number_list(order.raffle, numbers_of(order)),
-    }
+    numbers = numbers_of(order)
+    return ngettext(
+        "Order #%(id)s is cancelled and its number %(numbers)s was released.",
+        "Order #%(id)s is cancelled and its numbers %(numbers)s were released.",
+        len(numbers),
+    ) % {"id": order.pk, "numbers": number_list(order.raffle, numbers)}
 
 
 def nothing_to_cancel() -> str:
@@ -451,10 +453,14 @@ def nothing_to_cancel() -> str:
 
 
 def reservation_expired(*, order: Any) -> str:
-    return _(
+    numbers = numbers_of(order)
+    return ngettext(
+        "Your reservation #%(id)s expired and number %(numbers)s was released. "
+        "Send MENU to start again.",
         "Your reservation #%(id)s expired and the numbers %(numbers)s were released. "
-        "Send MENU to start again."
-    ) % {"id": order.pk, "numbers": number_list(order.raffle, numbers_of(order))}
+        "Send MENU to start again.",
+        len(numbers),
+    ) % {"id": order.pk, "numbers": number_list(order.raffle, numbers)}
 
 
 def order_gone() -> str:
