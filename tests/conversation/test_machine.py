@@ -197,7 +197,10 @@ def test_a_button_of_a_paid_order_says_it_is_paid(chat, one_raffle):
     run(chat, [("hi", "", None), ("#2", "", None), ("1", "", None), ("#1", "", "WAIT_PROOF")])
     one_raffle.mark_paid(one_raffle.orders[1])
 
-    run(chat, [("@cancel:1", "already paid", "CHOOSE_MODE"), ("@confirm:1", "already paid", "DONE")])
+    run(
+        chat,
+        [("@cancel:1", "already paid", "CHOOSE_MODE"), ("@confirm:1", "already paid", "DONE")],
+    )
 
 
 def test_cancel_with_nothing_to_cancel(chat):
