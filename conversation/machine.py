@@ -539,6 +539,10 @@ class Machine:
         )
 
     def _expired(self, order: Any) -> Turn:
+        if str(order.status) in (DRAFT, PENDING_PAYMENT):
+            # Lapsed but not yet swept: record it now, so the order, the numbers and what the
+            # buyer is told agree (and no later sweep announces it a second time).
+            order = self.inventory.expire(order=order)
         return Turn(State.MENU, {}, TextMessage(body=replies.reservation_expired(order=order)))
 
     def _refused(

@@ -31,3 +31,31 @@ def render(message: Any) -> str:
     for index, button in enumerate(getattr(message, "buttons", None) or [], start=1):
         lines.append(f"  ({index}) {button.title}")
     return "\n".join(lines)
+
+
+def render_payload(payload: dict[str, Any]) -> tuple[str | None, list[tuple[str, str, bool]]]:
+    """A queued Graph API request body as text plus its choices; None for non-visible rows."""
+    kind = payload.get("type")
+    if kind == "text":
+        return payload["text"]["body"], []
+    if kind != "interactive":
+        return None, []
+    interactive = payload["interactive"]
+    lines = [interactive.get("body", {}).get("text", "")]
+    action = interactive.get("action", {})
+    found: list[tuple[str, str, bool]] = []
+    if interactive.get("type") == "list":
+        lines.append(f"[{action.get('button', '')}]")
+        for section in action.get("sections", []):
+            if section.get("title"):
+                lines.append(f"  {section['title']}")
+            for row in section.get("rows", []):
+                found.append((row["id"], row["title"], True))
+                detail = f" \u2014 {row['description']}" if row.get("description") else ""
+                lines.append(f"  {len(found)}. {row['title']}{detail}")
+    else:
+        for button in action.get("buttons", []):
+            reply = button.get("reply", {})
+            found.append((reply["id"], reply["title"], False))
+            lines.append(f"  ({len(found)}) {reply['title']}")
+    return "\n".join(lines), found

@@ -452,15 +452,18 @@ def nothing_to_cancel() -> str:
     return _("You have no order in progress to cancel.")
 
 
-def reservation_expired(*, order: Any) -> str:
-    numbers = numbers_of(order)
+def reservation_expired(
+    *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
+) -> str:
+    raffle = raffle or order.raffle
+    numbers = list(numbers) if numbers is not None else numbers_of(order)
     return ngettext(
         "Your reservation #%(id)s expired and number %(numbers)s was released. "
         "Send MENU to start again.",
         "Your reservation #%(id)s expired and the numbers %(numbers)s were released. "
         "Send MENU to start again.",
         len(numbers),
-    ) % {"id": order.pk, "numbers": number_list(order.raffle, numbers)}
+    ) % {"id": order.pk, "numbers": number_list(raffle, numbers)}
 
 
 def order_gone() -> str:
@@ -578,5 +581,16 @@ def notify_proof_rejected(
     return say(*parts)
 
 
-def notify_expired(*, order: Any) -> TextMessage:
-    return say(reservation_expired(order=order))
+def notify_expired(
+    *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
+) -> TextMessage:
+    return say(reservation_expired(order=order, raffle=raffle, numbers=numbers))
+
+
+def notify_proof_rejected_closed(*, order: Any, reason: str) -> TextMessage:
+    parts = [_("We could not accept the payment proof for order #%(id)s.") % {"id": order.pk}]
+    if reason:
+        parts.append(_("Reason: %(reason)s") % {"reason": reason})
+    parts.append(_("The reservation is no longer active and its numbers were released."))
+    parts.append(_("Send MENU to start again."))
+    return say(*parts)

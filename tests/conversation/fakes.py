@@ -170,6 +170,11 @@ class FakeInventory:
         order.proofs.append((media_id, mime_type))
         return order
 
+    def expire(self, *, order):
+        self.calls.append(f"expire {order.pk}")
+        self._expire()
+        return order
+
     # operator side, for tests
     def mark_paid(self, order: FakeOrder) -> None:
         order.status = "PAID"

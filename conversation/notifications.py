@@ -1,0 +1,208 @@
+"""Telling buyers about changes they did not make: operator decisions and expiries.
+
+Receivers of the raffles signals (connected in `ConversationConfig.ready`). They run inside the
+transaction that made the change, so the message is queued only if the change commits. Changes
+the buyer made in the chat were already answered there and are not repeated. A receiver never
+breaks the operator's action: its work runs in a savepoint and a failure is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import transaction
+
+from conversation import replies
+from conversation.handler import answering
+from conversation.models import Conversation, ConversationState
+from conversation.outgoing import OutgoingMessage
+from conversation.services import conversation_for
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "attach_stored_file",
+    "on_media_stored",
+    "on_order_status_changed",
+    "on_orders_expired",
+    "on_proof_rejected",
+]
+
+# States in which the buyer is not in the middle of something else: a notification may move
+# them to where the news leaves them.
+_IDLE = {ConversationState.MENU, ConversationState.DONE}
+
+
+def _isolated(receiver: Callable[..., None]) -> Callable[..., None]:
+    """Run a receiver in a savepoint; a bug here must not undo the operator's change."""
+
+    @functools.wraps(receiver)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            with transaction.atomic():
+                receiver(*args, **kwargs)
+        except Exception:
+            logger.exception("buyer notification failed (%s)", receiver.__name__)
+
+    return wrapper
+
+
+def _about(conversation: Conversation, order: Any) -> bool:
+    return conversation.context.get("order_id") == order.pk
+
+
+def _tell(
+    order: Any,
+    message: OutgoingMessage,
+    *,
+    state: ConversationState,
+    context: dict[str, Any],
+    always_move: bool = False,
+) -> None:
+    """Queue `message` to the order's buyer and move their conversation if it concerns this
+    order (or they are idle, or `always_move`)."""
+    from whatsapp.services.outbound import queue_message
+
+    contact = order.contact
+    conversation = conversation_for(contact=contact, lock=True)
+    if always_move or _about(conversation, order) or conversation.state in _IDLE:
+        conversation.state = state
+        conversation.context = context
+        conversation.save(update_fields=["state", "context", "updated_at"])
+    queue_message(contact=contact, message=message)
+
+
+@_isolated
+def on_order_status_changed(
+    sender: Any,
+    *,
+    order: Any,
+    old: str | None,
+    new: str,
+    source: str,
+    note: str = "",
+    **kwargs: Any,
+) -> None:
+    from raffles.models import ChangeSource, OrderStatus
+
+    # The buyer's own changes were answered in the chat; a new order taken by an operator for
+    # another channel is not announced; a rejected proof (old == new) has its own signal.
+    if source == ChangeSource.BUYER or old is None or old == new:
+        return
+    if answering() == order.contact_id:
+        return
+    if new == OrderStatus.PAID:
+        _tell(
+            order,
+            replies.notify_paid(order=order),
+            state=ConversationState.DONE,
+            context={"order_id": order.pk, "raffle_id": order.raffle_id},
+        )
+    elif new == OrderStatus.CANCELLED:
+        _tell(
+            order,
+            replies.notify_cancelled(order=order, reason=order.cancel_reason or note),
+            state=ConversationState.MENU,
+            context={},
+        )
+
+
+@_isolated
+def on_proof_rejected(sender: Any, *, proof: Any, order: Any, reason: str, **kwargs: Any) -> None:
+    if answering() == order.contact_id:
+        return
+    if order.is_live:
+        _tell(
+            order,
+            replies.notify_proof_rejected(order=order, reason=reason),
+            state=ConversationState.WAIT_PROOF,
+            context={"order_id": order.pk, "raffle_id": order.raffle_id},
+        )
+    else:
+        _tell(
+            order,
+            replies.notify_proof_rejected_closed(order=order, reason=reason),
+            state=ConversationState.MENU,
+            context={},
+        )
+
+
+@_isolated
+def on_orders_expired(sender: Any, *, orders: Sequence[Any], **kwargs: Any) -> None:
+    """One bulk insert for a whole sweep: each buyer is told their numbers were released."""
+    from whatsapp.services.outbound import queue_messages
+
+    from raffles.models import OrderTicket, Raffle
+    from whatsapp.models import Contact
+
+    current = answering()
+    orders = [order for order in orders if order.contact_id != current]
+    if not orders:
+        return
+    contacts = Contact.objects.in_bulk({order.contact_id for order in orders})
+    raffles = Raffle.objects.in_bulk({order.raffle_id for order in orders})
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for order_id, number in (
+        OrderTicket.objects.filter(order_id__in=[order.pk for order in orders])
+        .order_by("ticket__number")
+        .values_list("order_id", "ticket__number")
+    ):
+        numbers[order_id].append(number)
+    items = []
+    for order in orders:
+        raffle = raffles[order.raffle_id]
+        items.append(
+            (
+                contacts[order.contact_id],
+                replies.notify_expired(order=order, raffle=raffle, numbers=numbers[order.pk]),
+            )
+        )
+    queue_messages(items=items)
+    # Conversations still about an expired order go back to the menu.
+    expired = {order.pk for order in orders}
+    stale = [
+        conversation
+        for conversation in Conversation.objects.select_for_update().filter(contact_id__in=contacts)
+        if conversation.context.get("order_id") in expired
+        and conversation.state != ConversationState.DONE
+    ]
+    for conversation in stale:
+        conversation.state = ConversationState.MENU
+        conversation.context = {}
+    Conversation.objects.bulk_update(stale, ["state", "context"])
+
+
+@_isolated
+def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
+    attach_stored_file(message)
+
+
+def attach_stored_file(message: Any) -> None:
+    """Give the buyer's payment proof its file once the transport has downloaded it."""
+    from raffles.services import store_proof_file
+
+    from raffles.models import PaymentProof
+
+    if not message.media_id or not message.media_file:
+        return
+    proof = (
+        PaymentProof.objects.filter(media_id=message.media_id, order__contact_id=message.contact_id)
+        .order_by("-received_at")
+        .first()
+    )
+    if proof is None or proof.file:
+        return
+    message.media_file.open("rb")
+    try:
+        content = message.media_file.read()
+    finally:
+        message.media_file.close()
+    extension = message.media_file.name.rsplit(".", 1)[-1] if "." in message.media_file.name else ""
+    filename = message.media_filename or f"proof-{proof.pk}.{extension or 'bin'}"
+    store_proof_file(
+        proof=proof, content=content, mime_type=message.media_mime_type, filename=filename
+    )
