@@ -100,14 +100,14 @@ class Machine:
             if command is not None:
                 return self.on_command(command, current, context)
             if is_greeting(inbound.text) or current == State.DONE:
-                return self.menu()
+                return self.menu(prefix=self._lapsed_notice(current, context))
             return self._text_handlers[current](self, inbound.text, context)
         return Turn(current, context, replies.unsupported(state=current))
 
     # --- global commands and taps --------------------------------------------------------------
     def on_command(self, command: Command, state: State, context: dict[str, Any]) -> Turn:
         if command == Command.MENU:
-            return self.menu()
+            return self.menu(prefix=self._lapsed_notice(state, context))
         if command == Command.CANCEL:
             return self.cancel(None)
         if state in (State.MENU, State.DONE):
@@ -537,6 +537,15 @@ class Machine:
             and expires_at is not None
             and (expires_at <= self.now)
         )
+
+    def _lapsed_notice(self, state: State, context: dict[str, Any]) -> str:
+        """Leaving a reservation whose deadline passed: say so before showing the menu."""
+        if state not in (State.CONFIRM_RESERVATION, State.WAIT_PROOF):
+            return ""
+        order = self._context_order(context)
+        if order is None or not self._deadline_passed(order):
+            return ""
+        return self._expired(order).reply.body
 
     def _expired(self, order: Any) -> Turn:
         if str(order.status) in (DRAFT, PENDING_PAYMENT):

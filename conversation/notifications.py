@@ -176,8 +176,9 @@ def on_orders_expired(sender: Any, *, orders: Sequence[Any], **kwargs: Any) -> N
     Conversation.objects.bulk_update(stale, ["state", "context"])
 
 
-@_isolated
 def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
+    # Not isolated: if the file cannot be attached the transport marks the download FAILED and
+    # re-drives it, which is what we want for a payment proof.
     attach_stored_file(message)
 
 

@@ -106,8 +106,11 @@ def _status_label(status: str) -> str:
     return labels.get(str(status), str(status).lower())
 
 
-def _order_line(order: Any) -> str:
-    return _("Order #%(id)s") % {"id": order.pk}
+def _order_status(order: Any) -> str:
+    # A pending order without a deadline has a proof waiting for review (its clock stopped).
+    if str(order.status) == "PENDING_PAYMENT" and getattr(order, "expires_at", 1) is None:
+        return _("payment being checked")
+    return _status_label(order.status)
 
 
 # --- menu --------------------------------------------------------------------------------------
@@ -216,7 +219,7 @@ def live_order_offer(*, order: Any, prefix: str = "") -> ButtonsMessage:
                 "id": order.pk,
                 "raffle": raffle.title,
                 "numbers": number_list(raffle, numbers_of(order)),
-                "status": _status_label(order.status),
+                "status": _order_status(order),
             },
         ),
         [
@@ -237,7 +240,7 @@ def my_tickets(*, orders: Sequence[Any], prefix: str = "") -> TextMessage:
                 "id": order.pk,
                 "raffle": order.raffle.title,
                 "numbers": number_list(order.raffle, numbers_of(order), limit=20),
-                "status": _status_label(order.status),
+                "status": _order_status(order),
             }
         )
     return say(prefix, "\n".join(lines), _("Send MENU to see the raffles."))

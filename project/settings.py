@@ -191,7 +191,9 @@ RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 
 # --- Conversation (the bot) -------------------------------------------------------------------
-WHATSAPP_INBOUND_HANDLER = "conversation.handler.handle_inbound"
+WHATSAPP_INBOUND_HANDLER = env.str(
+    "WHATSAPP_INBOUND_HANDLER", default="conversation.handler.handle_inbound"
+)
 # Minutes before a payment deadline at which a buyer without a proof gets one reminder.
 CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
 PERIODIC_COMMANDS += [("remind_pending_orders", 60)]
