@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 from django.db import transaction
 from django.utils import timezone
-from whatsapp.services.outbound import queue_message
 
 from conversation.inventory import RafflesInventory
 from conversation.machine import Inbound, InboundKind, Machine
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
+from whatsapp.services.outbound import queue_message
 
 __all__ = ["answering", "handle_inbound", "inbound_from"]
 

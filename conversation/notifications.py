@@ -134,10 +134,9 @@ def on_proof_rejected(sender: Any, *, proof: Any, order: Any, reason: str, **kwa
 @_isolated
 def on_orders_expired(sender: Any, *, orders: Sequence[Any], **kwargs: Any) -> None:
     """One bulk insert for a whole sweep: each buyer is told their numbers were released."""
-    from whatsapp.services.outbound import queue_messages
-
     from raffles.models import OrderTicket, Raffle
     from whatsapp.models import Contact
+    from whatsapp.services.outbound import queue_messages
 
     current = answering()
     orders = [order for order in orders if order.contact_id != current]
@@ -184,9 +183,8 @@ def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
 
 def attach_stored_file(message: Any) -> None:
     """Give the buyer's payment proof its file once the transport has downloaded it."""
-    from raffles.services import store_proof_file
-
     from raffles.models import PaymentProof
+    from raffles.services import store_proof_file
 
     if not message.media_id or not message.media_file:
         return

@@ -21,9 +21,8 @@ def remind_pending_orders(
     """Queue a reminder for every PENDING_PAYMENT order due within `lead` that has no proof
     waiting and was not reminded yet. Returns how many were queued. Safe to run twice at once:
     each reminder is claimed with a conditional UPDATE of the buyer's conversation first."""
-    from whatsapp.services.outbound import queue_messages
-
     from raffles.models import Order, OrderStatus, ProofStatus
+    from whatsapp.services.outbound import queue_messages
 
     now = now or timezone.now()
     lead = lead or dt.timedelta(minutes=settings.CONVERSATION_REMINDER_MINUTES)

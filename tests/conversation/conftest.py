@@ -70,10 +70,9 @@ class WebhookChat:
 
     # sending
     def _post(self, payload) -> str:
-        from whatsapp.testing import encode, sign
-
         from conversation.render import render_payload
         from whatsapp.models import InboundMessage, InboundState, OutboundMessage
+        from whatsapp.testing import encode, sign
 
         before = OutboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         body = encode(payload)

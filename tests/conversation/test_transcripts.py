@@ -8,16 +8,16 @@ import random
 
 import pytest
 from django.core.files.base import ContentFile
+
+from conversation.models import Conversation, ConversationState
 from raffles.invariants import assert_inventory_consistent
+from raffles.models import Order, OrderStatus, PaymentProof, TicketNumber, TicketStatus
 from raffles.services import (
     cancel_order,
     confirm_payment,
     expire_due,
     reject_proof,
 )
-
-from conversation.models import Conversation, ConversationState
-from raffles.models import Order, OrderStatus, PaymentProof, TicketNumber, TicketStatus
 from tests.conversation.conftest import make_raffle
 from tests.conversation.transcripts import run
 
@@ -314,9 +314,8 @@ def test_every_global_command_works_in_every_state(chat, raffle, state, command)
 
 
 def test_the_stored_file_is_attached_to_the_payment_proof(chat, raffle):
-    from whatsapp.signals import media_stored
-
     from whatsapp.models import InboundMessage, MediaStatus
+    from whatsapp.signals import media_stored
 
     _reach_wait_proof(chat)
     run(chat, [("[image]", "received", "DONE")])

@@ -53,9 +53,8 @@ class Command(BaseCommand):
             Session(wa_id=wa_id, name=name, secret=secret, out=self.stdout).loop(sys.stdin)
 
     def _demo_raffle(self) -> None:
-        from raffles.services import create_raffle
-
         from raffles import selectors
+        from raffles.services import create_raffle
 
         if selectors.active_raffles().exists():
             return
@@ -117,7 +116,15 @@ class Session:
         if text.startswith("/"):
             self.operator(text)
             return
-        if text.isdigit() and self.choices and 1 <= int(text) <= len(self.choices):
+        # A typed number taps that button or row, except when the choices are numbers
+        # themselves (how many tickets): then "3" means three, as the buyer typed it.
+        numeric_choices = any(title.isdigit() for _, title, _ in self.choices)
+        if (
+            text.isdigit()
+            and not numeric_choices
+            and self.choices
+            and 1 <= int(text) <= len(self.choices)
+        ):
             reply_id, title, is_row = self.choices[int(text) - 1]
             builder = testing.list_reply_payload if is_row else testing.button_reply_payload
             self.post(builder(self.wa_id, reply_id, title, name=self.name))
@@ -169,9 +176,9 @@ class Session:
         from datetime import timedelta
 
         from django.utils import timezone
-        from raffles.errors import RaffleError
 
         from raffles import services
+        from raffles.errors import RaffleError
         from raffles.models import LIVE_STATUSES, Order, ProofStatus, TicketNumber
         from whatsapp.models import Contact
 
@@ -218,9 +225,8 @@ class Session:
         return testing.message_payload(self.wa_id, body, name=self.name)
 
     def post(self, payload: dict[str, Any]) -> None:
-        from whatsapp.services.webhooks import receive_webhook
-
         from whatsapp import testing
+        from whatsapp.services.webhooks import receive_webhook
 
         body = testing.encode(payload)
         result = receive_webhook(raw_body=body, headers=testing.signed_headers(body, self.secret))
