@@ -109,6 +109,10 @@ class Machine:
         if command == Command.MENU:
             return self.menu(prefix=self._lapsed_notice(state, context))
         if command == Command.CANCEL:
+            # The order this chat is about, if still live; else the buyer's newest live one.
+            order = self._context_order(context)
+            if order is not None and str(order.status) in (DRAFT, PENDING_PAYMENT):
+                return self.cancel(order.pk)
             return self.cancel(None)
         if state in (State.MENU, State.DONE):
             turn = self.menu()

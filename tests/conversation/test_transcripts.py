@@ -347,3 +347,54 @@ def test_one_reminder_before_the_deadline_to_buyers_without_proof(chat, other_ch
     assert "Reminder" in chat.outbox()[-1]
     assert "Reminder" not in other_chat.outbox()[-1]
     assert Conversation.objects.get(contact__wa_id=chat.wa_id).reminder_sent_for == chat.order().pk
+
+
+def test_a_proof_after_the_deadline_is_kept_for_the_operator(chat, raffle):
+    _reach_wait_proof(chat)
+    chat.advance(31)
+
+    run(chat, [("[image]", ["received your payment proof", "after the deadline"], "DONE")])
+
+    order = chat.order()
+    assert order.status == OrderStatus.EXPIRED
+    assert order.proofs.get().late
+    assert len(chat.outbox()) == 5  # no separate "expired" notice on top
+    confirm_payment(order=order)  # the operator accepts it: numbers still free
+    assert "Payment confirmed" in chat.outbox()[-1]
+
+
+def test_an_order_taken_by_an_operator_for_another_channel_is_not_announced(chat, raffle):
+    from raffles.services import create_order_for_buyer
+    from whatsapp.models import Contact
+
+    contact = Contact.objects.create(wa_id=chat.wa_id, profile_name="Ana")
+
+    create_order_for_buyer(raffle=raffle, contact=contact, numbers=[3, 4])
+
+    assert chat.outbox() == []
+
+
+def test_a_failing_notification_never_blocks_the_operator(chat, raffle, monkeypatch):
+    _reach_wait_proof(chat)
+
+    def broken(**kwargs):
+        raise RuntimeError("wording bug")
+
+    monkeypatch.setattr("conversation.replies.notify_paid", broken)
+
+    order = confirm_payment(order=chat.order())
+
+    assert order.status == OrderStatus.PAID
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_cancel_names_the_order_this_chat_is_about(chat, raffle):
+    second = make_raffle(title="Motorbike", max_number=9)
+    run(chat, [("hi", "", "MENU"), ("#1", "", None), ("#2", "", None), ("1", "", None)])
+    run(chat, [("#1", "", "WAIT_PROOF"), ("[image]", "received", "DONE")])
+    run(chat, [("menu", "", "MENU"), ("#2", "Motorbike", None), ("#1", "", None), ("3", "", None)])
+
+    run(chat, [("cancel", "number 3 was released", "MENU")])
+
+    assert Order.objects.get(raffle=second).status == OrderStatus.CANCELLED
+    assert Order.objects.get(raffle=raffle).status == OrderStatus.PENDING_PAYMENT
