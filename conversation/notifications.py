@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from conversation import replies
 from conversation.handler import answering
@@ -161,18 +162,13 @@ def on_orders_expired(sender: Any, *, orders: Sequence[Any], **kwargs: Any) -> N
             )
         )
     queue_messages(items=items)
-    # Conversations still about an expired order go back to the menu.
-    expired = {order.pk for order in orders}
-    stale = [
-        conversation
-        for conversation in Conversation.objects.select_for_update().filter(contact_id__in=contacts)
-        if conversation.context.get("order_id") in expired
-        and conversation.state != ConversationState.DONE
-    ]
-    for conversation in stale:
-        conversation.state = ConversationState.MENU
-        conversation.context = {}
-    Conversation.objects.bulk_update(stale, ["state", "context"])
+    # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
+    # and locked first (this may run inside another buyer's reservation).
+    Conversation.objects.filter(
+        contact_id__in=list(contacts), context__order_id__in=[order.pk for order in orders]
+    ).exclude(state=ConversationState.DONE).update(
+        state=ConversationState.MENU, context={}, updated_at=timezone.now()
+    )
 
 
 def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
