@@ -412,6 +412,9 @@ class Machine:
         for raffle in self.inventory.active_raffles():
             if normalize(raffle.title) == wanted:
                 return self.open_raffle(raffle.pk)
+        if not context:
+            # A first message (or the first after a reset) is an opening, not a wrong answer.
+            return self.menu()
         return self.menu(prefix=replies.didnt_understand())
 
     def text_in_choose_mode(self, text: str, context: dict[str, Any]) -> Turn:

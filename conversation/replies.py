@@ -157,7 +157,7 @@ def menu(
             id=tap_id(Action.RAFFLE, raffle.pk),
             title=clip(raffle.title, 24),
             description=clip(
-                _("%(price)s \u00b7 %(left)s")
+                _("%(price)s · %(left)s")
                 % {
                     "price": money(raffle.ticket_price, raffle.currency),
                     "left": (
@@ -235,7 +235,7 @@ def my_tickets(*, orders: Sequence[Any], prefix: str = "") -> TextMessage:
     lines = [_("*Your orders*")]
     for order in orders:
         lines.append(
-            _("#%(id)s %(raffle)s: %(numbers)s \u2014 %(status)s")
+            _("#%(id)s %(raffle)s: %(numbers)s — %(status)s")
             % {
                 "id": order.pk,
                 "raffle": order.raffle.title,

@@ -289,3 +289,28 @@ def test_global_commands_work_in_every_state(state, command):
         assert "I sell raffle numbers" in answer
         if state not in ("MENU", "DONE"):
             assert chat.state() == state
+
+
+def test_a_first_message_of_any_kind_opens_the_menu_without_a_complaint():
+    inventory = FakeInventory([FakeRaffle(pk=i, title=f"Raffle {i}") for i in (1, 2)], now=NOW)
+    chat = MachineChat(inventory)
+
+    answer = chat.say("I want to buy tickets")
+
+    assert "Which raffle" in answer and "didn't understand" not in answer
+    assert "didn't understand" in chat.say("gibberish")
+
+
+def test_the_operator_can_switch_the_bot_to_spanish(chat):
+    from django.utils import translation
+
+    with translation.override("es"):
+        run(
+            chat,
+            [
+                ("hola", ["Elegir mis números", "Quedan 100 números"], "CHOOSE_MODE"),
+                ("Números al azar", "¿Cuántos números quieres?", "ASK_QTY"),
+                ("2", ["Reservado para ti", "Total: 10.00 USD"], "CONFIRM_RESERVATION"),
+                ("cancelar", "se liberaron sus números", "CHOOSE_MODE"),
+            ],
+        )
