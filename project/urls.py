@@ -1,7 +1,7 @@
 """Root URLs: admin, internal API, WhatsApp webhook, health probe."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from project.api import api
 from project.health import healthz
@@ -10,4 +10,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("healthz", healthz, name="healthz"),
+    path("whatsapp/", include("whatsapp.urls")),
 ]
