@@ -9,12 +9,9 @@ class ConversationConfig(AppConfig):
 
     def ready(self) -> None:
         # Signals connect the apps: raffles and the transport announce facts, the bot words them.
-        try:
-            from conversation import notifications
-            from raffles import signals as raffle_signals
-            from whatsapp import signals as whatsapp_signals
-        except ImportError:  # TEMPORARY until raffles and the transport land on main
-            return
+        from conversation import notifications
+        from raffles import signals as raffle_signals
+        from whatsapp import signals as whatsapp_signals
 
         raffle_signals.order_status_changed.connect(
             notifications.on_order_status_changed, dispatch_uid="conversation.status_changed"

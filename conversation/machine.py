@@ -22,7 +22,6 @@ from conversation import replies
 from conversation.actions import Action, Tap, parse_tap
 from conversation.inventory import Inventory, Refused
 from conversation.models import ConversationState as State
-from conversation.outgoing import OutgoingMessage, TextMessage
 from conversation.parsing import (
     Command,
     Mode,
@@ -35,6 +34,7 @@ from conversation.parsing import (
     parse_quantity,
     parse_yes_no,
 )
+from whatsapp.outgoing import OutgoingMessage, TextMessage
 
 __all__ = ["Inbound", "InboundKind", "Machine", "State", "Turn"]
 

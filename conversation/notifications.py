@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,8 +19,8 @@ from django.utils import timezone
 from conversation import replies
 from conversation.handler import answering
 from conversation.models import Conversation, ConversationState
-from conversation.outgoing import OutgoingMessage
 from conversation.services import conversation_for
+from whatsapp.outgoing import OutgoingMessage
 
 logger = logging.getLogger(__name__)
 
@@ -133,39 +132,43 @@ def on_proof_rejected(sender: Any, *, proof: Any, order: Any, reason: str, **kwa
 
 
 @_isolated
-def on_orders_expired(sender: Any, *, orders: Sequence[Any], **kwargs: Any) -> None:
-    """One bulk insert for a whole sweep: each buyer is told their numbers were released."""
-    from raffles.models import OrderTicket, Raffle
+def on_orders_expired(
+    sender: Any,
+    *,
+    orders: Sequence[Any] = (),
+    order_ids: Sequence[int] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Each buyer is told their reservation expired. The wording names the raffle, not the
+    numbers, so a sweep of thousands of orders is one INSERT per raffle (the outbox writes
+    each distinct message set-based) and no Order instance is loaded."""
+    from raffles.models import Order, Raffle
     from whatsapp.models import Contact
     from whatsapp.services.outbound import queue_messages
 
-    current = answering()
-    orders = [order for order in orders if order.contact_id != current]
-    if not orders:
+    ids = list(order_ids) if order_ids is not None else [order.pk for order in orders]
+    if not ids:
         return
-    contacts = Contact.objects.in_bulk({order.contact_id for order in orders})
-    raffles = Raffle.objects.in_bulk({order.raffle_id for order in orders})
-    numbers: dict[int, list[int]] = defaultdict(list)
-    for order_id, number in (
-        OrderTicket.objects.filter(order_id__in=[order.pk for order in orders])
-        .order_by("ticket__number")
-        .values_list("order_id", "ticket__number")
-    ):
-        numbers[order_id].append(number)
-    items = []
-    for order in orders:
-        raffle = raffles[order.raffle_id]
-        items.append(
-            (
-                contacts[order.contact_id],
-                replies.notify_expired(order=order, raffle=raffle, numbers=numbers[order.pk]),
-            )
-        )
-    queue_messages(items=items)
+    rows = list(
+        Order.objects.filter(pk__in=ids)
+        .exclude(contact_id=answering() or 0)
+        .values_list("pk", "raffle_id", "contact_id", "contact__wa_id")
+    )
+    if not rows:
+        return
+    raffles = Raffle.objects.in_bulk({raffle_id for _, raffle_id, _, _ in rows})
+    wording = {pk: replies.notify_expired_in(raffle=raffle) for pk, raffle in raffles.items()}
+    queue_messages(
+        items=[
+            (Contact(pk=contact_id, wa_id=wa_id), wording[raffle_id])
+            for _, raffle_id, contact_id, wa_id in rows
+        ]
+    )
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).
     Conversation.objects.filter(
-        contact_id__in=list(contacts), context__order_id__in=[order.pk for order in orders]
+        contact_id__in={contact_id for _, _, contact_id, _ in rows},
+        context__order_id__in=[pk for pk, _, _, _ in rows],
     ).exclude(state=ConversationState.DONE).update(
         state=ConversationState.MENU, context={}, updated_at=timezone.now()
     )

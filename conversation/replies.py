@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversation.actions import Action, tap_id
-from conversation.outgoing import (
+from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
     ListMessage,
@@ -588,6 +588,17 @@ def notify_expired(
     *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
 ) -> TextMessage:
     return say(reservation_expired(order=order, raffle=raffle, numbers=numbers))
+
+
+def notify_expired_in(*, raffle: Any) -> TextMessage:
+    """The same words for every buyer of a raffle, so a large sweep is cheap to announce."""
+    return say(
+        _(
+            "Your reservation in *%(raffle)s* expired and its numbers were released. "
+            "Send MENU to start again."
+        )
+        % {"raffle": raffle.title}
+    )
 
 
 def notify_proof_rejected_closed(*, order: Any, reason: str) -> TextMessage:

@@ -238,7 +238,7 @@ def test_the_expiry_sweep_tells_each_buyer_once(chat, other_chat, raffle):
     for buyer in (chat, other_chat):
         assert "expired" in buyer.outbox()[-1] and "released" in buyer.outbox()[-1]
         assert buyer.state() == "MENU"
-    assert "01, 02 were released" in other_chat.outbox()[-1]
+    assert "reservation in *Big Car Raffle* expired" in other_chat.outbox()[-1]
     assert expire_due().count == 0
     assert_inventory_consistent()
 
