@@ -94,6 +94,10 @@ class Machine:
         if inbound.kind == InboundKind.MEDIA:
             if current == State.WAIT_PROOF:
                 return self.on_proof(context, inbound)
+            if current == State.DONE and self._under_review(context):
+                # A second photo right after the first (the back of the receipt, a clearer
+                # shot) belongs to the same payment.
+                return self.on_proof(context, inbound, extra=True)
             return Turn(current, context, replies.media_not_expected(state=current))
         if inbound.kind == InboundKind.TEXT:
             command = parse_command(inbound.text)
@@ -338,7 +342,7 @@ class Machine:
             return self.menu(prefix=replies.order_gone())
         return self.where_it_stands(order)
 
-    def on_proof(self, context: dict[str, Any], inbound: Inbound) -> Turn:
+    def on_proof(self, context: dict[str, Any], inbound: Inbound, *, extra: bool = False) -> Turn:
         order = self._context_order(context)
         if order is None:
             return self.menu(prefix=replies.order_gone())
@@ -352,11 +356,12 @@ class Machine:
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order.pk) or order
             return self.where_it_stands(fresh, prefix=replies.refused(message=str(refusal)))
-        return Turn(
-            State.DONE,
-            {"order_id": order.pk, "raffle_id": order.raffle.pk},
-            replies.proof_received(order=order, late=late),
+        reply = (
+            replies.proof_added(order=order)
+            if extra
+            else replies.proof_received(order=order, late=late)
         )
+        return Turn(State.DONE, {"order_id": order.pk, "raffle_id": order.raffle.pk}, reply)
 
     def where_it_stands(self, order: Any, *, prefix: str = "", stale: bool = False) -> Turn:
         """Answer from the order's current status: the sensible reply to any old button."""
@@ -525,6 +530,14 @@ class Machine:
         if turn.state == State.CHOOSE_MODE and turn.context.get("raffle_id") == raffle.pk:
             return Turn(State.MENU, {}, TextMessage(body=replies.sold_out(raffle=raffle)))
         return turn
+
+    def _under_review(self, context: dict[str, Any]) -> bool:
+        order = self._context_order(context)
+        return (
+            order is not None
+            and str(order.status) == PENDING_PAYMENT
+            and self.inventory.has_proof(order)
+        )
 
     def _context_order(self, context: dict[str, Any]) -> Any | None:
         order_id = context.get("order_id")

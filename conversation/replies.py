@@ -434,6 +434,14 @@ def proof_received(*, order: Any, late: bool = False) -> TextMessage:
     return say(*parts)
 
 
+def proof_added(*, order: Any) -> TextMessage:
+    return say(
+        _("Got it: this file was added to your payment proof for order #%(id)s.")
+        % {"id": order.pk},
+        _("It is being reviewed; we will message you when it is checked."),
+    )
+
+
 def proof_already_received(*, order: Any) -> TextMessage:
     return say(
         _("Your payment proof for order #%(id)s is being reviewed.") % {"id": order.pk},

@@ -398,3 +398,17 @@ def test_cancel_names_the_order_this_chat_is_about(chat, raffle):
 
     assert Order.objects.get(raffle=second).status == OrderStatus.CANCELLED
     assert Order.objects.get(raffle=raffle).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_a_second_file_right_after_the_proof_joins_the_same_payment(chat, raffle):
+    _reach_wait_proof(chat)
+
+    run(
+        chat,
+        [
+            ("[image]", "received your payment proof", "DONE"),
+            ("[pdf]", "added to your payment proof", "DONE", "PENDING_PAYMENT"),
+        ],
+    )
+
+    assert chat.order().proofs.count() == 2
