@@ -10,6 +10,8 @@ from django.http import HttpRequest
 
 from conversation.models import Conversation
 from conversation.services import reset_conversation
+from whatsapp.admin import ContactAdmin
+from whatsapp.models import Contact
 
 
 @admin.register(Conversation)
@@ -52,3 +54,19 @@ class ConversationInline(admin.StackedInline):
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.action(description="Reset the bot conversation to MENU (orders are not touched)")
+def reset_contacts_conversation(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Contact]
+) -> None:
+    for contact in queryset:
+        reset_conversation(contact=contact)
+    modeladmin.message_user(
+        request, f"{queryset.count()} conversation(s) reset to MENU.", messages.SUCCESS
+    )
+
+
+# The transport's Contact admin leaves these hooks for the bot (it knows nothing of it).
+ContactAdmin.inlines = [*ContactAdmin.inlines, ConversationInline]
+ContactAdmin.actions = [*ContactAdmin.actions, reset_contacts_conversation]

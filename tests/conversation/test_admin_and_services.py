@@ -43,3 +43,19 @@ def test_the_admin_action_resets_selected_conversations(admin_client):
     assert response.status_code == 302
     conversation.refresh_from_db()
     assert conversation.state == ConversationState.MENU
+
+
+@pytest.mark.django_db
+def test_the_contact_page_shows_the_bots_state_and_can_reset_it(admin_client):
+    contact = baker.make(Contact, wa_id="5491100000012")
+    Conversation.objects.create(contact=contact, state=ConversationState.WAIT_PROOF)
+
+    page = admin_client.get(f"/admin/whatsapp/contact/{contact.pk}/change/")
+    response = admin_client.post(
+        "/admin/whatsapp/contact/",
+        {"action": "reset_contacts_conversation", "_selected_action": [contact.pk]},
+    )
+
+    assert page.status_code == 200 and b"WAIT_PROOF" in page.content
+    assert response.status_code == 302
+    assert Conversation.objects.get(contact=contact).state == ConversationState.MENU
