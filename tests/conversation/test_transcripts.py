@@ -412,3 +412,20 @@ def test_a_second_file_right_after_the_proof_joins_the_same_payment(chat, raffle
     )
 
     assert chat.order().proofs.count() == 2
+
+
+def test_a_buyer_cannot_act_on_another_buyers_order(chat, other_chat, raffle):
+    run(other_chat, [("hi", "", None), ("#1", "", None), ("9", "", "CONFIRM_RESERVATION")])
+    theirs = other_chat.order()
+
+    run(
+        chat,
+        [
+            (f"@confirm:{theirs.pk}", "can't find that order", None),
+            (f"@cancel:{theirs.pk}", "can't find that order", None),
+            (f"@continue:{theirs.pk}", "can't find that order", None),
+        ],
+    )
+
+    theirs.refresh_from_db()
+    assert theirs.status == OrderStatus.DRAFT
