@@ -57,3 +57,18 @@ def test_operator_shortcuts_and_other_kinds(monkeypatch, bot_settings, db):
     assert "only read text" in output
     assert "no live order to cancel" in output
     assert "unknown shortcut" in output
+
+
+def test_the_chat_speaks_as_the_configured_business_number(monkeypatch, bot_settings, db):
+    bot_settings.WHATSAPP_PHONE_NUMBER_ID = "777000777"
+
+    output = chat(monkeypatch, ["hi"], "--demo")
+
+    assert "(1) Pick my numbers" in output
+
+
+def test_without_an_active_raffle_the_chat_says_how_to_get_one(monkeypatch, bot_settings, db):
+    output = chat(monkeypatch, ["hi"])
+
+    assert "--demo creates one" in output
+    assert "no raffles open" in output

@@ -46,10 +46,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, wa_id: str, name: str, demo: bool, **options: Any) -> None:
+        from raffles import selectors
+
         secret = settings.WHATSAPP_APP_SECRET or _LOCAL_SECRET
         with override_settings(WHATSAPP_APP_SECRET=secret):
             if demo:
                 self._demo_raffle()
+            if not selectors.active_raffles().exists():
+                self.stdout.write("No raffle is active: the bot will say so (--demo creates one).")
+            if settings.WHATSAPP_ACCESS_TOKEN and settings.WHATSAPP_PHONE_NUMBER_ID:
+                self.stdout.write(
+                    "Note: WhatsApp credentials are configured; a running task worker would try "
+                    f"to deliver these replies to {wa_id}."
+                )
             Session(wa_id=wa_id, name=name, secret=secret, out=self.stdout).loop(sys.stdin)
 
     def _demo_raffle(self) -> None:
@@ -82,6 +91,12 @@ class Session:
         self.choices: list[tuple[str, str, bool]] = []
         self.seen = self._last_outbound_id()
         self.counter = 0
+        # Messages for another business number are stored but never answered.
+        self.extra = (
+            {"phone_number_id": settings.WHATSAPP_PHONE_NUMBER_ID}
+            if settings.WHATSAPP_PHONE_NUMBER_ID
+            else {}
+        )
 
     def loop(self, stdin: TextIO) -> None:
         self.out.write(f"Chatting as {self.wa_id}. Say hi; /help for shortcuts, /quit to leave.")
@@ -127,9 +142,9 @@ class Session:
         ):
             reply_id, title, is_row = self.choices[int(text) - 1]
             builder = testing.list_reply_payload if is_row else testing.button_reply_payload
-            self.post(builder(self.wa_id, reply_id, title, name=self.name))
+            self.post(builder(self.wa_id, reply_id, title, name=self.name, **self.extra))
             return
-        self.post(testing.text_message_payload(self.wa_id, text, name=self.name))
+        self.post(testing.text_message_payload(self.wa_id, text, name=self.name, **self.extra))
 
     def operator(self, text: str) -> None:
         from whatsapp import testing
@@ -139,13 +154,13 @@ class Session:
         if command == "/image":
             self.post(
                 testing.image_payload(
-                    self.wa_id, media_id=f"chat-img-{self._stamp()}", name=self.name
+                    self.wa_id, media_id=f"chat-img-{self._stamp()}", name=self.name, **self.extra
                 )
             )
         elif command == "/pdf":
             self.post(
                 testing.document_payload(
-                    self.wa_id, media_id=f"chat-pdf-{self._stamp()}", name=self.name
+                    self.wa_id, media_id=f"chat-pdf-{self._stamp()}", name=self.name, **self.extra
                 )
             )
         elif command == "/sticker":
@@ -222,7 +237,7 @@ class Session:
     def _other(self, body: dict[str, Any]) -> dict[str, Any]:
         from whatsapp import testing
 
-        return testing.message_payload(self.wa_id, body, name=self.name)
+        return testing.message_payload(self.wa_id, body, name=self.name, **self.extra)
 
     def post(self, payload: dict[str, Any]) -> None:
         from whatsapp import testing
