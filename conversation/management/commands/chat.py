@@ -48,6 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, wa_id: str, name: str, demo: bool, **options: Any) -> None:
         from raffles import selectors
 
+        self._migrate_if_needed()
         secret = settings.WHATSAPP_APP_SECRET or _LOCAL_SECRET
         with override_settings(WHATSAPP_APP_SECRET=secret):
             if demo:
@@ -60,6 +61,17 @@ class Command(BaseCommand):
                     f"to deliver these replies to {wa_id}."
                 )
             Session(wa_id=wa_id, name=name, secret=secret, out=self.stdout).loop(sys.stdin)
+
+    def _migrate_if_needed(self) -> None:
+        """A fresh checkout has an empty database: bring it up to date, as `serve` does."""
+        from django.core.management import call_command
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            self.stdout.write("Applying database migrations first (as `serve` does)...")
+            call_command("migrate", verbosity=0, interactive=False)
 
     def _demo_raffle(self) -> None:
         from raffles import selectors
