@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -218,6 +219,7 @@ async def _drain(
 
 def run(opts: RunOptions) -> dict[str, Any]:
     """One full run; returns the report (figures, checks, failures)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     workdir = opts.workdir or Path(tempfile.mkdtemp(prefix=f"e2e-{opts.db}-"))
     system = System(
         SystemConfig(
