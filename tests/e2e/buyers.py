@@ -50,6 +50,7 @@ class Stats:
     operator_confirmed: int = 0
     operator_errors: Counter = field(default_factory=Counter)
     five_xx: list[str] = field(default_factory=list)
+    loop_lags: list[float] = field(default_factory=list)  # the harness's own scheduling delay
 
 
 @dataclass
