@@ -1,13 +1,35 @@
-"""The internal typed API for n8n and scripts: one NinjaAPI, one router per app."""
+"""The internal typed API for n8n and scripts: one NinjaAPI, one router per app.
+
+Every operation needs a staff token (see `project.auth`); only the docs and the spec are public.
+Every failure answers with the error body of `project.errors`.
+"""
 
 from ninja import NinjaAPI
+
+from project.auth import staff_token
+from project.errors import register_exception_handlers
 
 api = NinjaAPI(
     title="Raffle Backoffice internal API",
     version="1.0.0",
     description=(
-        "Operate raffles, tickets, orders and buyers from n8n or scripts. "
-        "Authenticate with `Authorization: Bearer <token>` (or `Token <token>`)."
+        "Operate raffles, tickets, orders and buyers from n8n or scripts.\n\n"
+        "**Authentication**: `Authorization: Bearer <token>` (or `Token <token>`) with the token "
+        "of a staff user; the user's permissions decide what the token may do.\n\n"
+        '**Errors** always have the body `{"code", "detail", "extra"}`.\n\n'
+        "**Retries**: POSTs accept an `Idempotency-Key` header; confirm and cancel are idempotent."
     ),
     urls_namespace="api-v1",
+    auth=staff_token,
 )
+register_exception_handlers(api)
+
+
+def _add_routers() -> None:
+    # Each app's router lives with the app; an app that is not there yet adds nothing.
+    from whatsapp.api import contacts_router
+
+    api.add_router("/contacts", contacts_router)
+
+
+_add_routers()
