@@ -4,7 +4,6 @@ JAZZMIN_SETTINGS: dict[str, object] = {
     "site_title": "Raffle Backoffice",
     "site_header": "Raffle Backoffice",
     "site_brand": "Raffles",
-    "site_logo": None,
     "welcome_sign": "Raffle Backoffice — sign in to run today's raffles",
     "copyright": "Raffle Backoffice",
     "search_model": ["raffles.Order", "whatsapp.Contact"],

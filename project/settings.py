@@ -80,6 +80,9 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "project.urls"
+# Operators sign in to the back office; there is no other site to land on.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 WSGI_APPLICATION = "project.wsgi.application"
 ASGI_APPLICATION = "project.asgi.application"
 
