@@ -25,7 +25,13 @@ logger = logging.getLogger(__name__)
 # Domain errors whose code says the input itself is unacceptable, whatever the state of the raffle:
 # the caller must change the request, so they are 422, not 409.
 VALIDATION_CODES = frozenset(
-    {"invalid_quantity", "numbers_out_of_range", "duplicate_numbers", "invalid_numbers"}
+    {
+        "invalid_quantity",
+        "numbers_out_of_range",
+        "duplicate_numbers",
+        "numbers_or_qty_required",
+        "invalid_range",
+    }
 )
 
 # The code used for each HTTP status when the exception carries no code of its own.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
+from whatsapp.services.contacts import upsert_contact
 
 from project.api_types import ObjectId
 from project.auth import require_perm
@@ -61,6 +63,76 @@ class OrderPage(PageOut):
     results: list[OrderOut]
 
 
+# --- Operations both layers share ----------------------------------------------------------------
+# Compositions of the raffles services for what an API call means; no rule of their own beyond
+# what the issue fixes for the API (a raffle is deletable only while nothing was ever taken).
+
+# Fields an API caller may set directly; the range and `is_active` go through their services.
+PLAIN_FIELDS = (
+    "title",
+    "description",
+    "ticket_price",
+    "currency",
+    "max_tickets_per_order",
+    "reservation_ttl_minutes",
+    "payment_instructions",
+    "draw_at",
+)
+
+
+@transaction.atomic
+def apply_raffle_changes(*, raffle: Raffle, changes: dict[str, Any]) -> Raffle:
+    """PATCH semantics: the plain fields are validated like the admin form, then `is_active`
+    opens or closes sales through `activate_raffle` / `deactivate_raffle`."""
+    plain = {name: value for name, value in changes.items() if name in PLAIN_FIELDS}
+    if plain:
+        raffle = Raffle.objects.select_for_update().get(pk=raffle.pk)
+        for name, value in plain.items():
+            setattr(raffle, name, value)
+        raffle.full_clean()
+        raffle.save(update_fields=[*plain, "updated_at"])
+    if changes.get("is_active") is True:
+        raffle = services.activate_raffle(raffle=raffle)
+    elif changes.get("is_active") is False:
+        raffle = services.deactivate_raffle(raffle=raffle)
+    raffle.refresh_from_db()
+    return raffle
+
+
+@transaction.atomic
+def delete_unused_raffle(*, raffle: Raffle) -> None:
+    """Delete a raffle none of whose numbers was ever reserved or sold.
+
+    Any order means numbers were reserved (orders keep the numbers they held), so an order of
+    any status keeps the raffle. The tickets go with one DELETE, not row by row.
+    """
+    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    taken = TicketNumber.objects.filter(raffle=locked).exclude(status=TicketStatus.AVAILABLE)
+    if Order.objects.filter(raffle=locked).exists() or taken.exists():
+        raise ApiError(
+            409,
+            "raffle_in_use",
+            "Numbers of this raffle were reserved or sold; deactivate it instead.",
+            {"raffle_id": locked.pk},
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
+        )
+    locked.delete()
+
+
+@transaction.atomic
+def confirm_order(
+    *, order: Order, by: Any, note: str = "", payment_proof_media_id: str | None = None
+) -> Order:
+    """Confirm a payment; `payment_proof_media_id` (the DRF layer's original field) records the
+    proof that was checked, attaching it if it had not arrived through the webhook."""
+    if payment_proof_media_id and order.status != OrderStatus.PAID:
+        services.attach_payment_proof(order=order, media_id=payment_proof_media_id, mime_type="")
+    return services.confirm_payment(order=order, by=by, note=note)
+
+
 # --- Raffles -----------------------------------------------------------------------------------
 
 
@@ -94,7 +166,8 @@ def list_raffles(
 )
 def create_raffle(request: HttpRequest, body: RaffleIn) -> Status:
     require_perm(request, "raffles.add_raffle")
-    raffle = services.create_raffle(**body.model_dump(), by=request.auth)
+    raffle = services.create_raffle(**body.model_dump())
+    raffle.refresh_from_db()  # tickets_ready / is_active as generation left them
     return Status(201, raffle)
 
 
@@ -120,7 +193,7 @@ def get_raffle(request: HttpRequest, raffle_id: ObjectId) -> Raffle:
 def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) -> Raffle:
     require_perm(request, "raffles.change_raffle")
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    return services.update_raffle(raffle=raffle, changes=body.model_dump(exclude_unset=True))
+    return apply_raffle_changes(raffle=raffle, changes=body.model_dump(exclude_unset=True))
 
 
 @raffles_router.delete(
@@ -136,7 +209,7 @@ def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) 
 def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     require_perm(request, "raffles.delete_raffle")
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    services.delete_raffle(raffle=raffle)
+    delete_unused_raffle(raffle=raffle)
     return Status(204, None)
 
 
@@ -270,10 +343,11 @@ def list_orders(
 def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
     require_perm(request, "raffles.add_order")
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
-    contact = services.contact_for_buyer(wa_id=body.wa_id, name=body.name)
-    order = services.create_order_for_buyer(
-        raffle=raffle, contact=contact, numbers=body.numbers, qty=body.qty, by=request.auth
-    )
+    with transaction.atomic():
+        contact = upsert_contact(wa_id=body.wa_id, profile_name=body.name)
+        order = services.create_order_for_buyer(
+            raffle=raffle, contact=contact, numbers=body.numbers, qty=body.qty, by=request.auth
+        )
     return Status(201, order_output(request, order.pk))
 
 
@@ -304,7 +378,7 @@ def get_order(request: HttpRequest, order_id: ObjectId) -> Order:
 def confirm_payment(request: HttpRequest, order_id: ObjectId, body: ConfirmIn) -> Order:
     require_perm(request, "raffles.confirm_payment")
     order = get_object_or_404(Order, pk=order_id)
-    services.confirm_payment_from_api(
+    confirm_order(
         order=order,
         by=request.auth,
         note=body.note,
@@ -327,8 +401,7 @@ def confirm_payment(request: HttpRequest, order_id: ObjectId, body: ConfirmIn) -
 def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn) -> Order:
     require_perm(request, "raffles.cancel_order")
     order = get_object_or_404(Order, pk=order_id)
-    if order.status != OrderStatus.CANCELLED:
-        services.cancel_order(order=order, by=request.auth, reason=body.reason)
+    services.cancel_order(order=order, by=request.auth, reason=body.reason)
     return order_output(request, order_id)
 
 

@@ -77,6 +77,10 @@ def _outbound_text(payload: dict[str, Any]) -> str:
 
 
 def latest_messages(contact: Contact, limit: int = LATEST_MESSAGES) -> list[dict[str, Any]]:
+    inbound_messages = getattr(contact, "inbound_messages", None)
+    outbound_messages = getattr(contact, "outbound_messages", None)
+    if inbound_messages is None or outbound_messages is None:  # transport models not there
+        return []
     inbound = [
         {
             "direction": "in",
@@ -86,7 +90,7 @@ def latest_messages(contact: Contact, limit: int = LATEST_MESSAGES) -> list[dict
             "status": m.state,
             "at": m.sent_at or m.created_at,
         }
-        for m in contact.inbound_messages.order_by("-created_at")[:limit]
+        for m in inbound_messages.order_by("-created_at")[:limit]
     ]
     outbound = [
         {
@@ -97,9 +101,7 @@ def latest_messages(contact: Contact, limit: int = LATEST_MESSAGES) -> list[dict
             "status": m.status,
             "at": m.created_at,
         }
-        for m in contact.outbound_messages.exclude(kind="read_receipt").order_by("-created_at")[
-            :limit
-        ]
+        for m in outbound_messages.exclude(kind="read_receipt").order_by("-created_at")[:limit]
     ]
     return sorted(inbound + outbound, key=lambda m: m["at"], reverse=True)[:limit]
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raffles import services
-from raffles.api import availability_data, orders_for_output
+from raffles.api import availability_data, confirm_order, orders_for_output
 from raffles.compat.representation import dump, schema_serializer
 from raffles.models import Order, OrderStatus, Raffle
 from raffles.schemas import AvailabilityOut, OrderOut
@@ -92,7 +92,7 @@ class ConfirmPayment(APIView):
         body = ConfirmIn(data=request.data or {})
         body.is_valid(raise_exception=True)
         order = get_object_or_404(Order, pk=order_id)
-        services.confirm_payment_from_api(
+        confirm_order(
             order=order,
             by=request.user,
             note=body.validated_data.get("note", ""),
@@ -111,10 +111,9 @@ class CancelOrder(APIView):
         body = CancelIn(data=request.data or {})
         body.is_valid(raise_exception=True)
         order = get_object_or_404(Order, pk=order_id)
-        if order.status != OrderStatus.CANCELLED:
-            services.cancel_order(
-                order=order, by=request.user, reason=body.validated_data.get("reason", "")
-            )
+        services.cancel_order(
+            order=order, by=request.user, reason=body.validated_data.get("reason", "")
+        )
         return _order_response(request, order_id)
 
 
