@@ -26,9 +26,12 @@ register_exception_handlers(api)
 
 
 def _add_routers() -> None:
-    # Each app's router lives with the app; an app that is not there yet adds nothing.
+    # Imported here: the routers import models, and this module is imported by the URLconf.
+    from raffles.api import orders_router, raffles_router
     from whatsapp.api import contacts_router
 
+    api.add_router("/raffles", raffles_router)
+    api.add_router("/orders", orders_router)
     api.add_router("/contacts", contacts_router)
 
 

@@ -13,7 +13,6 @@ from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
-from whatsapp.services.contacts import upsert_contact
 
 from project.api_types import ObjectId
 from project.auth import require_perm
@@ -44,11 +43,14 @@ from raffles.schemas import (
     TicketFilters,
     TicketOut,
 )
+from whatsapp.services.contacts import upsert_contact
 
 raffles_router = Router(tags=["raffles"])
 orders_router = Router(tags=["orders"])
 
 POST_EXTRA = {"parameters": [IDEMPOTENCY_KEY]}
+# What buyers send as proofs (WhatsApp images and documents).
+PROOF_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 
 class RafflePage(PageOut):
@@ -414,9 +416,12 @@ def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn) -> Or
     description="The proof file (image or PDF) as the buyer sent it. Needs the same token.",
     openapi_extra={
         "responses": {
-            "200": {
-                "description": "The file",
-                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            200: {
+                "description": "The file, as an attachment.",
+                "content": {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in PROOF_MEDIA_TYPES
+                },
             }
         }
     },
@@ -432,7 +437,7 @@ def proof_file(request: HttpRequest, order_id: ObjectId, proof_id: ObjectId) -> 
         raise ApiError(404, "not_found", "This proof's file is missing from storage.") from exc
     response = FileResponse(
         handle,
-        content_type=proof.mime_type or "application/octet-stream",
+        content_type=proof.mime_type or "application/octet-stream",  # set by store_proof_file
         as_attachment=True,
         filename=proof.file.name.rsplit("/", 1)[-1],
     )

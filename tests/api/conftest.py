@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -62,3 +63,72 @@ def api(admin_token) -> ApiClient:
 @pytest.fixture
 def anonymous() -> ApiClient:
     return ApiClient(None)
+
+
+# --- Raffles, buyers and orders ------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_raffle(db) -> Callable[..., Any]:
+    from raffles import services
+
+    def make(**fields: Any) -> Any:
+        values = {
+            "title": "Summer raffle",
+            "ticket_price": Decimal("10.00"),
+            "min_number": 1,
+            "max_number": 100,
+            "is_active": True,
+        }
+        values.update(fields)
+        raffle = services.create_raffle(**values)
+        raffle.refresh_from_db()
+        return raffle
+
+    return make
+
+
+@pytest.fixture
+def raffle(make_raffle) -> Any:
+    return make_raffle()
+
+
+@pytest.fixture
+def make_buyer(db) -> Callable[..., Any]:
+    counter = iter(range(1, 1_000_000))
+
+    def make(**fields: Any) -> Any:
+        n = next(counter)
+        values = {"wa_id": f"5491100{n:06d}", "profile_name": f"Buyer {n}"}
+        values.update(fields)
+        return baker.make("whatsapp.Contact", **values)
+
+    return make
+
+
+@pytest.fixture
+def buyer(make_buyer) -> Any:
+    return make_buyer()
+
+
+@pytest.fixture
+def make_order(raffle, make_buyer) -> Callable[..., Any]:
+    """A PENDING_PAYMENT order (as if made from another channel)."""
+    from raffles import services
+
+    def make(*, numbers: list[int] | None = None, qty: int | None = None, **kw: Any) -> Any:
+        if numbers is None and qty is None:
+            qty = 1
+        return services.create_order_for_buyer(
+            raffle=kw.get("raffle", raffle),
+            contact=kw.get("contact") or make_buyer(),
+            numbers=numbers,
+            qty=qty,
+        )
+
+    return make
+
+
+@pytest.fixture
+def order(make_order) -> Any:
+    return make_order(numbers=[7, 8])

@@ -20,7 +20,9 @@ def render_schema() -> str:
     from project.api import api
 
     schema = api.get_openapi_schema(path_prefix="/api/v1/")
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # Round-trip first: status codes are int keys in Ninja's dict and strings in JSON.
+    plain = json.loads(json.dumps(schema, ensure_ascii=False))
+    return json.dumps(plain, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class Command(BaseCommand):
