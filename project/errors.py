@@ -139,6 +139,13 @@ def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
         return 403, error_body("permission_denied", str(exc) or "Permission denied.")
     if isinstance(exc, ApiError):
         return exc.status_code, error_body(exc.code, exc.message, exc.extra)
+    if isinstance(exc, HttpError) and exc.status_code == 400:
+        # Ninja's only 400 is a body it cannot parse: bad input like any other, so 422.
+        return 422, error_body(
+            "validation_error",
+            "The request body is not valid JSON.",
+            {"errors": [{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}]},
+        )
     if isinstance(exc, HttpError):
         code = CODE_FOR_STATUS.get(exc.status_code, "error")
         return exc.status_code, error_body(code, str(exc))

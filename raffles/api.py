@@ -377,8 +377,11 @@ def get_order(request: HttpRequest, order_id: ObjectId) -> Order:
     ),
     openapi_extra=POST_EXTRA,
 )
-def confirm_payment(request: HttpRequest, order_id: ObjectId, body: ConfirmIn) -> Order:
+def confirm_payment(
+    request: HttpRequest, order_id: ObjectId, body: ConfirmIn | None = None
+) -> Order:
     require_perm(request, "raffles.confirm_payment")
+    body = body or ConfirmIn()
     order = get_object_or_404(Order, pk=order_id)
     confirm_order(
         order=order,
@@ -400,8 +403,9 @@ def confirm_payment(request: HttpRequest, order_id: ObjectId, body: ConfirmIn) -
     ),
     openapi_extra=POST_EXTRA,
 )
-def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn) -> Order:
+def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn | None = None) -> Order:
     require_perm(request, "raffles.cancel_order")
+    body = body or CancelIn()
     order = get_object_or_404(Order, pk=order_id)
     services.cancel_order(order=order, by=request.auth, reason=body.reason)
     return order_output(request, order_id)

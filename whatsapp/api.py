@@ -77,33 +77,37 @@ def _outbound_text(payload: dict[str, Any]) -> str:
 
 
 def latest_messages(contact: Contact, limit: int = LATEST_MESSAGES) -> list[dict[str, Any]]:
-    inbound_messages = getattr(contact, "inbound_messages", None)
-    outbound_messages = getattr(contact, "outbound_messages", None)
-    if inbound_messages is None or outbound_messages is None:  # transport models not there
-        return []
-    inbound = [
-        {
-            "direction": "in",
-            "id": m.pk,
-            "type": m.msg_type,
-            "text": m.text or m.caption or m.reply_title,
-            "status": m.state,
-            "at": m.sent_at or m.created_at,
-        }
-        for m in inbound_messages.order_by("-created_at")[:limit]
-    ]
-    outbound = [
-        {
-            "direction": "out",
-            "id": m.pk,
-            "type": m.kind,
-            "text": _outbound_text(m.payload or {}),
-            "status": m.status,
-            "at": m.created_at,
-        }
-        for m in outbound_messages.exclude(kind="read_receipt").order_by("-created_at")[:limit]
-    ]
-    return sorted(inbound + outbound, key=lambda m: m["at"], reverse=True)[:limit]
+    """Both directions merged, newest first."""
+    messages: list[dict[str, Any]] = []
+    inbound = getattr(contact, "inbound_messages", None)
+    if inbound is not None:
+        messages += [
+            {
+                "direction": "in",
+                "id": m.pk,
+                "type": m.msg_type,
+                "text": m.text or m.caption or m.reply_title,
+                "status": m.state,
+                "at": m.sent_at or m.created_at,
+            }
+            for m in inbound.order_by("-created_at", "-id")[:limit]
+        ]
+    outbound = getattr(contact, "outbound_messages", None)
+    if outbound is not None:
+        # Read receipts are bookkeeping, not something said to the buyer.
+        said = outbound.exclude(kind="read_receipt").order_by("-created_at", "-id")[:limit]
+        messages += [
+            {
+                "direction": "out",
+                "id": m.pk,
+                "type": m.kind,
+                "text": _outbound_text(m.payload or {}),
+                "status": m.status,
+                "at": m.created_at,
+            }
+            for m in said
+        ]
+    return sorted(messages, key=lambda m: (m["at"], m["id"]), reverse=True)[:limit]
 
 
 @contacts_router.get(
@@ -127,9 +131,8 @@ def list_contacts(
     summary="Get a buyer",
     description=f"One contact with its last {LATEST_MESSAGES} messages in either direction.",
 )
-def get_contact(request: HttpRequest, contact_id: ObjectId) -> dict[str, Any]:
+def get_contact(request: HttpRequest, contact_id: ObjectId) -> Contact:
     require_perm(request, "whatsapp.view_contact")
     contact = get_object_or_404(Contact, pk=contact_id)
-    data = ContactOut.from_orm(contact).model_dump()
-    data["latest_messages"] = latest_messages(contact)
-    return data
+    contact.latest_messages = latest_messages(contact)  # type: ignore[attr-defined]
+    return contact

@@ -8,6 +8,7 @@ import django_filters
 from django.shortcuts import get_object_or_404
 from rest_framework import generics, permissions, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -82,10 +83,15 @@ def _order_response(request: Request, order_id: int) -> Response:
     return Response(dump(OrderOut, order, request))
 
 
+# Older workflows may post form fields, or nothing at all.
+BODY_PARSERS = [JSONParser, FormParser, MultiPartParser]
+
+
 class ConfirmPayment(APIView):
     """POST /api/orders/{id}/confirm-payment  {"payment_proof_media_id": "..."} (optional)"""
 
     permission_classes = STAFF_WITH_PERMS
+    parser_classes = BODY_PARSERS
     required_perms = ("raffles.confirm_payment",)
 
     def post(self, request: Request, order_id: int) -> Response:
@@ -105,6 +111,7 @@ class CancelOrder(APIView):
     """POST /api/orders/{id}/cancel  {"reason": "..."}"""
 
     permission_classes = STAFF_WITH_PERMS
+    parser_classes = BODY_PARSERS
     required_perms = ("raffles.cancel_order",)
 
     def post(self, request: Request, order_id: int) -> Response:
