@@ -22,18 +22,6 @@ from pydantic import Field
 
 logger = logging.getLogger(__name__)
 
-# Domain errors whose code says the input itself is unacceptable, whatever the state of the raffle:
-# the caller must change the request, so they are 422, not 409.
-VALIDATION_CODES = frozenset(
-    {
-        "invalid_quantity",
-        "numbers_out_of_range",
-        "duplicate_numbers",
-        "numbers_or_qty_required",
-        "invalid_range",
-    }
-)
-
 # The code used for each HTTP status when the exception carries no code of its own.
 CODE_FOR_STATUS = {
     400: "bad_request",
@@ -84,15 +72,12 @@ def _raffle_error_class() -> type[Exception] | None:
 
 
 def raffle_error_status(exc: Exception) -> int:
+    """404 for a domain error that says something does not exist, else 409: the request was
+    well formed (the schema checked it) but the raffle's rules or state refuse it."""
     status = getattr(exc, "http_status", None)
     if isinstance(status, int):
         return status
-    code = str(getattr(exc, "code", ""))
-    if code.endswith("not_found"):
-        return 404
-    if code in VALIDATION_CODES:
-        return 422
-    return 409
+    return 404 if str(getattr(exc, "code", "")).endswith("not_found") else 409
 
 
 def raffle_error_body(exc: Exception) -> dict[str, Any]:

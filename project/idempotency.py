@@ -33,7 +33,7 @@ OPENAPI_PARAMETER = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": (
         "Any unique string per logical request (e.g. a UUID). Retrying with the same key and "
         f"token replays the first response for {getattr(settings, 'IDEMPOTENCY_TTL_HOURS', 24)} "
@@ -73,7 +73,7 @@ class IdempotencyMiddleware:
         key = request.headers.get(HEADER)
         if request.method != "POST" or key is None or not request.path.startswith(self.prefixes):
             return self.get_response(request)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        if not key or len(key) > MAX_KEY_LENGTH:
             return json_error(
                 422,
                 error_body(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Schema
+from ninja.errors import ValidationError as NinjaValidationError
 
 
 class PageParams(Schema):
@@ -61,3 +62,26 @@ def paginate(
         "previous": _page_url(request, params.page - 1) if params.page > 1 else None,
         "results": shape(items),
     }
+
+
+def forbid_unknown_query(request: HttpRequest, *params: Schema) -> None:
+    """422 for a query parameter the operation does not know.
+
+    A misspelt filter (`stauts=PAID`) silently ignored would hand an n8n workflow every order;
+    better to say so.
+    """
+    allowed = {
+        field.alias or name for model in params for name, field in type(model).model_fields.items()
+    }
+    unknown = sorted(set(request.GET) - allowed)
+    if unknown:
+        raise NinjaValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "Unknown query parameter.",
+                    "type": "extra_forbidden",
+                }
+                for name in unknown
+            ]
+        )

@@ -18,7 +18,7 @@ from project.api_types import ObjectId
 from project.auth import require_perm
 from project.errors import ApiError, error_responses
 from project.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
-from project.pagination import PageOut, PageParams, paginate
+from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
 from raffles import services
 from raffles.models import (
     Order,
@@ -149,6 +149,7 @@ def list_raffles(
     request: HttpRequest, filters: Query[RaffleListFilters], page: Query[PageParams]
 ) -> dict[str, Any]:
     require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request, filters, page)
     raffles = Raffle.objects.order_by("-id")
     if filters.is_active is not None:
         raffles = raffles.filter(is_active=filters.is_active)
@@ -168,6 +169,7 @@ def list_raffles(
 )
 def create_raffle(request: HttpRequest, body: RaffleIn) -> Status:
     require_perm(request, "raffles.add_raffle")
+    forbid_unknown_query(request)
     raffle = services.create_raffle(**body.model_dump())
     raffle.refresh_from_db()  # tickets_ready / is_active as generation left them
     return Status(201, raffle)
@@ -182,6 +184,7 @@ def create_raffle(request: HttpRequest, body: RaffleIn) -> Status:
 )
 def get_raffle(request: HttpRequest, raffle_id: ObjectId) -> Raffle:
     require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request)
     return get_object_or_404(Raffle, pk=raffle_id)
 
 
@@ -194,6 +197,7 @@ def get_raffle(request: HttpRequest, raffle_id: ObjectId) -> Raffle:
 )
 def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) -> Raffle:
     require_perm(request, "raffles.change_raffle")
+    forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
     return apply_raffle_changes(raffle=raffle, changes=body.model_dump(exclude_unset=True))
 
@@ -210,6 +214,7 @@ def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) 
 )
 def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     require_perm(request, "raffles.delete_raffle")
+    forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
     delete_unused_raffle(raffle=raffle)
     return Status(204, None)
@@ -237,6 +242,7 @@ def availability_data(raffle: Raffle) -> dict[str, Any]:
 )
 def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> dict[str, Any]:
     require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request)
     return availability_data(get_object_or_404(Raffle, pk=raffle_id))
 
 
@@ -254,6 +260,7 @@ def raffle_tickets(
     page: Query[PageParams],
 ) -> dict[str, Any]:
     require_perm(request, "raffles.view_ticketnumber")
+    forbid_unknown_query(request, filters, page)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
     tickets = TicketNumber.objects.filter(raffle=raffle).order_by("number")
     if filters.status:
@@ -326,6 +333,7 @@ def list_orders(
     request: HttpRequest, filters: Query[OrderFilters], page: Query[PageParams]
 ) -> dict[str, Any]:
     require_perm(request, "raffles.view_order")
+    forbid_unknown_query(request, filters, page)
     orders = filter_orders(orders_for_output().order_by("-id"), filters)
     return paginate(request, orders, page)
 
@@ -344,6 +352,7 @@ def list_orders(
 )
 def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
     require_perm(request, "raffles.add_order")
+    forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
     with transaction.atomic():
         contact = upsert_contact(wa_id=body.wa_id, profile_name=body.name)
@@ -362,6 +371,7 @@ def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
 )
 def get_order(request: HttpRequest, order_id: ObjectId) -> Order:
     require_perm(request, "raffles.view_order")
+    forbid_unknown_query(request)
     return order_output(request, order_id)
 
 
@@ -381,6 +391,7 @@ def confirm_payment(
     request: HttpRequest, order_id: ObjectId, body: ConfirmIn | None = None
 ) -> Order:
     require_perm(request, "raffles.confirm_payment")
+    forbid_unknown_query(request)
     body = body or ConfirmIn()
     order = get_object_or_404(Order, pk=order_id)
     confirm_order(
@@ -405,6 +416,7 @@ def confirm_payment(
 )
 def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn | None = None) -> Order:
     require_perm(request, "raffles.cancel_order")
+    forbid_unknown_query(request)
     body = body or CancelIn()
     order = get_object_or_404(Order, pk=order_id)
     services.cancel_order(order=order, by=request.auth, reason=body.reason)
@@ -432,6 +444,7 @@ def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn | None
 )
 def proof_file(request: HttpRequest, order_id: ObjectId, proof_id: ObjectId) -> FileResponse:
     require_perm(request, "raffles.view_paymentproof")
+    forbid_unknown_query(request)
     proof = get_object_or_404(PaymentProof, pk=proof_id, order_id=order_id)
     if not proof.file:
         raise ApiError(404, "not_found", "This proof's file has not arrived yet.")

@@ -7,15 +7,22 @@ Money is a decimal string, datetimes ISO 8601 with an offset (see `project.api_t
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import model_validator
+from pydantic import ConfigDict, model_validator
 
-from project.api_types import Money, ObjectId, Timestamp
+from project.api_types import (
+    STRICT_BODY,
+    IsoDatetime,
+    Money,
+    MoneyIn,
+    ObjectId,
+    Timestamp,
+    json_int,
+)
 from raffles.models import OrderStatus, TicketStatus
 
 # Ticket numbers are PositiveIntegerField: bounded so a huge number is a 422, not an overflow.
@@ -50,39 +57,39 @@ class RaffleListFilters(Schema):
 
 
 class RaffleIn(Schema):
+    model_config = STRICT_BODY
+
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
-    ticket_price: Money = Field(ge=0, max_digits=12, decimal_places=2)
+    ticket_price: MoneyIn
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
-    min_number: int = Field(0, ge=0, le=NUMBER_MAX)
-    max_number: int = Field(ge=0, le=NUMBER_MAX)
+    min_number: json_int(ge=0, le=NUMBER_MAX) = 0
+    max_number: json_int(ge=0, le=NUMBER_MAX)
     is_active: bool = Field(
         False, description="Start selling as soon as every number exists (large ranges take time)."
     )
-    max_tickets_per_order: int = Field(10, ge=1, le=100_000)
-    reservation_ttl_minutes: int | None = Field(None, ge=1, le=525_600)
+    max_tickets_per_order: json_int(ge=1, le=100_000) = 10
+    reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
     payment_instructions: str = Field("", max_length=10_000)
-    draw_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _range_not_empty(self) -> RaffleIn:
-        if self.max_number < self.min_number:
-            raise ValueError("max_number must not be below min_number")
-        return self
+    draw_at: IsoDatetime | None = None
 
 
 class RafflePatch(Schema):
-    """Only the fields sent are changed. The number range cannot change once tickets exist."""
+    """Only the fields sent are changed. Only `reservation_ttl_minutes` (null: the site
+    default) and `draw_at` accept null."""
 
-    title: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=10_000)
-    ticket_price: Money | None = Field(None, ge=0, max_digits=12, decimal_places=2)
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
-    is_active: bool | None = None
-    max_tickets_per_order: int | None = Field(None, ge=1, le=100_000)
-    reservation_ttl_minutes: int | None = Field(None, ge=1, le=525_600)
-    payment_instructions: str | None = Field(None, max_length=10_000)
-    draw_at: datetime | None = None
+    model_config = STRICT_BODY
+
+    # Defaults of None mark "not sent"; the types themselves refuse null.
+    title: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    description: str = Field(None, max_length=10_000)  # type: ignore[assignment]
+    ticket_price: MoneyIn = None  # type: ignore[assignment]
+    currency: str = Field(None, pattern=r"^[A-Z]{3}$")  # type: ignore[assignment]
+    is_active: bool = None  # type: ignore[assignment]
+    max_tickets_per_order: json_int(ge=1, le=100_000) = None
+    reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
+    payment_instructions: str = Field(None, max_length=10_000)  # type: ignore[assignment]
+    draw_at: IsoDatetime | None = None
 
 
 class StatusCounts(Schema):
@@ -215,18 +222,18 @@ class OrderFilters(Schema):
     raffle: ObjectId | None = Field(None, description="Raffle id.")
     contact: ObjectId | None = Field(None, description="Contact (buyer) id.")
     has_proof: bool | None = Field(None, description="Orders with (true) or without a proof.")
-    created_after: datetime | None = Field(None, description="Created at or after (ISO 8601).")
-    created_before: datetime | None = Field(None, description="Created before (ISO 8601).")
-    updated_after: datetime | None = Field(
+    created_after: IsoDatetime | None = Field(None, description="Created at or after (ISO 8601).")
+    created_before: IsoDatetime | None = Field(None, description="Created before (ISO 8601).")
+    updated_after: IsoDatetime | None = Field(
         None, description="Changed at or after: poll with the time of the previous poll."
     )
-    updated_before: datetime | None = Field(None, description="Changed before (ISO 8601).")
+    updated_before: IsoDatetime | None = Field(None, description="Changed before (ISO 8601).")
 
 
 class OrderCreateIn(Schema):
     """An order for a buyer reached by another channel: send `numbers` or `qty`, not both."""
 
-    raffle_id: ObjectId
+    raffle_id: json_int(ge=1, le=2**63 - 1)
     wa_id: str = Field(
         min_length=5,
         max_length=20,
@@ -234,21 +241,30 @@ class OrderCreateIn(Schema):
         description="The buyer's WhatsApp number, digits only with country code.",
     )
     name: str = Field("", max_length=256, description="The buyer's name.")
-    numbers: list[int] | None = Field(
-        None, min_length=1, max_length=1000, description="Specific numbers."
+    # Not nullable: exactly one of the two is sent (the `oneOf` below says so in the spec).
+    numbers: list[json_int(ge=0, le=NUMBER_MAX)] = Field(
+        None,  # type: ignore[assignment]
+        min_length=1,
+        max_length=1000,
+        description="Specific numbers.",
     )
-    qty: int | None = Field(None, ge=1, le=1000, description="How many random numbers.")
+    qty: json_int(ge=1, le=1000) = Field(None, description="How many random numbers.")  # type: ignore[assignment]
+
+    model_config = ConfigDict(
+        strict=True,
+        json_schema_extra={"oneOf": [{"required": ["numbers"]}, {"required": ["qty"]}]},
+    )
 
     @model_validator(mode="after")
     def _numbers_or_qty(self) -> OrderCreateIn:
         if (self.numbers is None) == (self.qty is None):
             raise ValueError("send either numbers or qty")
-        if self.numbers is not None and any(not 0 <= n <= NUMBER_MAX for n in self.numbers):
-            raise ValueError(f"numbers must be between 0 and {NUMBER_MAX}")
         return self
 
 
 class ConfirmIn(Schema):
+    model_config = STRICT_BODY
+
     note: str = Field("", max_length=2000, description="Kept in the order's history.")
     payment_proof_media_id: str | None = Field(
         None,
@@ -258,4 +274,6 @@ class ConfirmIn(Schema):
 
 
 class CancelIn(Schema):
+    model_config = STRICT_BODY
+
     reason: str = Field("", max_length=2000, description="Why; kept with the order.")

@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 from project.api_types import ObjectId, Timestamp
 from project.auth import require_perm
 from project.errors import error_responses
-from project.pagination import PageOut, PageParams, paginate
+from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
 from whatsapp.models import Contact
 
 contacts_router = Router(tags=["contacts"])
@@ -121,6 +121,7 @@ def list_contacts(
     request: HttpRequest, filters: Query[ContactFilters], page: Query[PageParams]
 ) -> dict[str, Any]:
     require_perm(request, "whatsapp.view_contact")
+    forbid_unknown_query(request, filters, page)
     return paginate(request, _contacts(filters), page)
 
 
@@ -133,6 +134,7 @@ def list_contacts(
 )
 def get_contact(request: HttpRequest, contact_id: ObjectId) -> Contact:
     require_perm(request, "whatsapp.view_contact")
+    forbid_unknown_query(request)
     contact = get_object_or_404(Contact, pk=contact_id)
     contact.latest_messages = latest_messages(contact)  # type: ignore[attr-defined]
     return contact

@@ -36,6 +36,8 @@ def test_an_invalid_query_value_is_422_naming_the_field(api):
         "/api/v1/raffles/1/tickets?number_min=99999999999999999999",
         "/api/v1/orders?page=0",
         "/api/v1/orders?page_size=100000",
+        "/api/v1/orders?updated_before=0.5",
+        "/api/v1/orders?created_after=1700000000",
     ],
 )
 def test_absurd_values_are_422_not_500(api, path):
@@ -83,14 +85,15 @@ def test_confirming_a_draft_order_is_409_order_not_pending(api, raffle, buyer):
     assert response.json()["extra"]["order_id"] == draft.pk
 
 
-def test_numbers_outside_the_raffle_are_422(api, raffle):
+def test_numbers_outside_the_raffle_are_409_naming_them(api, raffle):
     response = api.post_json(
         "/api/v1/orders",
         {"raffle_id": raffle.pk, "wa_id": "5491155550000", "numbers": [500]},
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert response.json()["code"] == "numbers_out_of_range"
+    assert response.json()["extra"]["numbers"] == [500]
 
 
 def test_an_unexpected_error_is_a_json_500_without_a_traceback(api, monkeypatch):

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 def create(api, raffle, key: str | None, **body):
     headers = {"Idempotency-Key": key} if key else {}
     payload = {"raffle_id": raffle.pk, "wa_id": "5491155550000", "qty": 2, **body}
+    payload = {name: value for name, value in payload.items() if value is not None}
     return api.post_json("/api/v1/orders", payload, headers=headers)
 
 

@@ -52,13 +52,31 @@ def test_creating_a_raffle_generates_its_numbers(api):
     assert TicketNumber.objects.filter(raffle_id=body["id"]).count() == 100
 
 
-def test_a_raffle_with_an_empty_range_is_422(api):
+def test_a_raffle_with_an_empty_range_is_409_invalid_range(api):
     response = api.post_json(
         "/api/v1/raffles", {"title": "Bad", "ticket_price": "1", "min_number": 9, "max_number": 1}
     )
 
-    assert response.status_code == 422
-    assert response.json()["code"] == "validation_error"
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_range"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ticket_price": 10.5},
+        {"ticket_price": "1.234"},
+        {"max_number": "10"},
+        {"is_active": 1},
+        {"max_number": False},
+    ],
+)
+def test_json_bodies_are_typed_strictly(api, change):
+    body = {"title": "T", "ticket_price": "1.00", "max_number": 10, **change}
+
+    response = api.post_json("/api/v1/raffles", body)
+
+    assert response.status_code == 422, response.content
 
 
 def test_a_negative_price_is_422(api):
