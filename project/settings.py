@@ -187,11 +187,33 @@ WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
+# Inbound (wa-inbound): dotted path of `handle(message: InboundMessage) -> None`, called inline
+# for each new message (None: store only); the largest proof file downloaded from a buyer.
+WHATSAPP_INBOUND_HANDLER: str | None = env.str("WHATSAPP_INBOUND_HANDLER", default="") or None
+WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
+PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
 WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
+
+# --- WhatsApp outbound delivery (wa-outbound) --------------------------------------------------
+# The read timeout must stay well under the lease: a row whose lease expires mid-send is taken
+# over by the sweeper and may be sent twice.
+WHATSAPP_HTTP_TIMEOUT_SECONDS = env.float("WHATSAPP_HTTP_TIMEOUT_SECONDS", default=15.0)
+WHATSAPP_CONNECT_TIMEOUT_SECONDS = env.float("WHATSAPP_CONNECT_TIMEOUT_SECONDS", default=5.0)
+# Sender threads per sweeper pass (Meta allows ~80 messages/s per number by default).
+WHATSAPP_SEND_CONCURRENCY = env.int("WHATSAPP_SEND_CONCURRENCY", default=4)
+WHATSAPP_SEND_LEASE_SECONDS = env.int("WHATSAPP_SEND_LEASE_SECONDS", default=60)
+WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=5.0)
+WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=900.0)
+# Past the 24-hour customer-service window a free-form reply is refused anyway (131047).
+WHATSAPP_RETRY_GIVE_UP_HOURS = env.float("WHATSAPP_RETRY_GIVE_UP_HOURS", default=24.0)
+PERIODIC_COMMANDS.append(("send_due_messages", 5))
 
 # --- Raffles -----------------------------------------------------------------------------------
 RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
+# Ranges up to this size are generated while the raffle is created; larger ones by a task.
+RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
+PERIODIC_COMMANDS.append(("expire_reservations", 60))
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {

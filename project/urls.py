@@ -1,7 +1,7 @@
 """Root URLs: admin, internal API, WhatsApp webhook, health probe."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from project.api import api
 from project.health import healthz
@@ -12,4 +12,5 @@ urlpatterns = [
     # The DRF compatibility layer: the original paths older n8n workflows call.
     path("api/", include("raffles.compat.urls")),
     path("healthz", healthz, name="healthz"),
+    path("whatsapp/", include("whatsapp.urls")),
 ]

@@ -1,0 +1,377 @@
+"""Raffles, their numbered tickets, the orders that hold them, payment proofs and order history.
+
+Models hold data and the rules the database can enforce (constraints); every workflow lives in
+`raffles.services`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Abs
+from django.db.models.lookups import LessThan
+from django.utils.translation import gettext_lazy as _
+
+__all__ = [
+    "LIVE_STATUSES",
+    "ChangeSource",
+    "Order",
+    "OrderEvent",
+    "OrderStatus",
+    "OrderTicket",
+    "PaymentProof",
+    "ProofStatus",
+    "Raffle",
+    "TicketNumber",
+    "TicketStatus",
+]
+
+
+class TicketStatus(models.TextChoices):
+    AVAILABLE = "AVAILABLE", _("Available")
+    RESERVED = "RESERVED", _("Reserved")
+    SOLD = "SOLD", _("Sold")
+
+
+class OrderStatus(models.TextChoices):
+    DRAFT = "DRAFT", _("Draft")
+    PENDING_PAYMENT = "PENDING_PAYMENT", _("Pending payment")
+    PAID = "PAID", _("Paid")
+    CANCELLED = "CANCELLED", _("Cancelled")
+    EXPIRED = "EXPIRED", _("Expired")
+
+    @classmethod
+    def live(cls) -> tuple[str, ...]:
+        """Statuses in which an order holds RESERVED tickets."""
+        return LIVE_STATUSES
+
+
+# An order in one of these statuses holds its tickets as RESERVED.
+LIVE_STATUSES: tuple[str, ...] = (OrderStatus.DRAFT, OrderStatus.PENDING_PAYMENT)
+
+
+class ChangeSource(models.TextChoices):
+    BUYER = "BUYER", _("Buyer")
+    OPERATOR = "OPERATOR", _("Operator")
+    SYSTEM = "SYSTEM", _("System")
+
+
+class ProofStatus(models.TextChoices):
+    PENDING = "PENDING", _("Pending review")
+    ACCEPTED = "ACCEPTED", _("Accepted")
+    REJECTED = "REJECTED", _("Rejected")
+
+
+class Raffle(models.Model):
+    """A raffle selling the numbers `min_number`..`max_number` at one price."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    ticket_price = models.DecimalField(
+        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as USD."))],
+        help_text=_("ISO 4217 code, e.g. USD."),
+    )
+    min_number = models.PositiveIntegerField(default=0)
+    max_number = models.PositiveIntegerField(default=999)
+    is_active = models.BooleanField(
+        default=False, help_text=_("Buyers can reserve numbers. Needs every number generated.")
+    )
+    max_tickets_per_order = models.PositiveIntegerField(default=10)
+    reservation_ttl_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Minutes a reservation is held; empty uses the site default."),
+    )
+    payment_instructions = models.TextField(blank=True, help_text=_("Bank details for buyers."))
+    draw_at = models.DateTimeField(null=True, blank=True)
+    tickets_ready = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text=_("Every number of the range exists as a ticket."),
+    )
+    # A large range is generated in the background; the operator's wish to activate the raffle
+    # is kept here and honoured when the last number exists.
+    activate_when_ready = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_number__gte=F("min_number")), name="raffle_range_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(ticket_price__gte=0), name="raffle_price_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_tickets_per_order__gte=1), name="raffle_max_per_order_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(reservation_ttl_minutes__isnull=True)
+                | Q(reservation_ttl_minutes__gte=1),
+                name="raffle_ttl_positive",
+            ),
+            # A raffle sells nothing until all its numbers exist.
+            models.CheckConstraint(
+                condition=Q(is_active=False) | Q(tickets_ready=True),
+                name="raffle_active_only_when_ready",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def size(self) -> int:
+        return self.max_number - self.min_number + 1
+
+    @property
+    def ttl(self) -> timedelta:
+        minutes = self.reservation_ttl_minutes or settings.RESERVATION_TTL_MINUTES
+        return timedelta(minutes=minutes)
+
+    def format_number(self, number: int) -> str:
+        """`7` -> `"007"` when the raffle goes up to `999`."""
+        return str(number).zfill(len(str(self.max_number)))
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.min_number is not None and self.max_number is not None:
+            if self.max_number < self.min_number:
+                raise ValidationError({"max_number": _("Must not be below the first number.")})
+            if self.size > settings.RAFFLE_MAX_NUMBERS:
+                raise ValidationError(
+                    {
+                        "max_number": _("A raffle has at most %(limit)s numbers.")
+                        % {"limit": f"{settings.RAFFLE_MAX_NUMBERS:,}"}
+                    }
+                )
+
+
+class Order(models.Model):
+    """A buyer's order for some numbers of one raffle, from reservation to payment."""
+
+    raffle = models.ForeignKey(Raffle, on_delete=models.PROTECT, related_name="orders")
+    contact = models.ForeignKey(
+        "whatsapp.Contact", on_delete=models.PROTECT, related_name="raffle_orders"
+    )
+    qty = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    total_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
+    # The one deadline; NULL while a received proof waits for review (the clock is stopped).
+    expires_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("confirm_payment", "Can confirm the payment of an order"),
+            ("cancel_order", "Can cancel an order"),
+        ]
+        indexes = [
+            # The expiry sweep: live orders by deadline.
+            models.Index(fields=["status", "expires_at"], name="order_status_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gte=1), name="order_qty_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_price_not_negative"),
+            # SQLite keeps decimals as floating point: compare to the cent, not exactly.
+            models.CheckConstraint(
+                condition=LessThan(
+                    Abs(F("total_amount") - F("unit_price") * F("qty")), Decimal("0.005")
+                ),
+                name="order_total_is_price_times_qty",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=[s.value for s in OrderStatus]), name="order_status_valid"
+            ),
+            # One live order per buyer and raffle: the database settles two racing requests.
+            models.UniqueConstraint(
+                fields=["raffle", "contact"],
+                condition=Q(status__in=LIVE_STATUSES),
+                name="order_one_live_per_buyer_and_raffle",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def numbers(self) -> list[int]:
+        """The numbers this order holds or held, ascending."""
+        return list(
+            self.order_tickets.order_by("ticket__number").values_list("ticket__number", flat=True)
+        )
+
+
+class TicketNumber(models.Model):
+    """One number of a raffle and who, if anyone, holds it."""
+
+    # No index of its own: the unique (raffle, number) index serves every lookup by raffle,
+    # and each index costs time when a million numbers are generated.
+    raffle = models.ForeignKey(
+        Raffle, on_delete=models.CASCADE, related_name="tickets", db_index=False
+    )
+    number = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=10, choices=TicketStatus.choices, default=TicketStatus.AVAILABLE
+    )
+    # The live order reserving it or the PAID order it was sold to. Indexed only where set
+    # (partial index below): a million AVAILABLE rows would otherwise fill an index with NULLs.
+    reserved_by_order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="held_tickets",
+        db_index=False,
+    )
+    # Mirrors the order's `expires_at` (NULL while a proof waits for review).
+    reserved_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # By the column, not the relation: ordering by "raffle" would join raffles_raffle to
+        # follow its default ordering, on every ticket query.
+        ordering = ["raffle_id", "number"]
+        indexes = [
+            # "Available numbers of a raffle", random picks walking from a number, availability.
+            models.Index(fields=["raffle", "status", "number"], name="ticket_raffle_status_number"),
+            models.Index(
+                fields=["reserved_by_order"],
+                condition=Q(reserved_by_order__isnull=False),
+                name="ticket_held_by_order",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["raffle", "number"], name="ticket_unique_number"),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        status=TicketStatus.AVAILABLE,
+                        reserved_by_order__isnull=True,
+                        reserved_until__isnull=True,
+                    )
+                    | Q(status=TicketStatus.RESERVED, reserved_by_order__isnull=False)
+                    | Q(
+                        status=TicketStatus.SOLD,
+                        reserved_by_order__isnull=False,
+                        reserved_until__isnull=True,
+                    )
+                ),
+                name="ticket_holder_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raffle_id}:{self.number} {self.status}"
+
+
+class OrderTicket(models.Model):
+    """Which numbers an order held; kept after the tickets are released."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="order_tickets")
+    ticket = models.ForeignKey(TicketNumber, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "ticket"], name="order_ticket_unique"),
+        ]
+        indexes = [models.Index(fields=["ticket"], name="order_ticket_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}:{self.ticket_id}"
+
+
+def _proof_upload_to(proof: PaymentProof, filename: str) -> str:
+    return f"payment_proofs/{proof.order_id}/{filename}"
+
+
+class PaymentProof(models.Model):
+    """A photo or PDF of a bank transfer a buyer sent for an order, and its review."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="proofs")
+    media_id = models.CharField(_("Meta media id"), max_length=128, blank=True)
+    # Default storage is private (outside any public URL); see settings.STORAGES.
+    file = models.FileField(upload_to=_proof_upload_to, blank=True, max_length=255)
+    mime_type = models.CharField(max_length=100, blank=True)
+    received_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ProofStatus.choices, default=ProofStatus.PENDING
+    )
+    late = models.BooleanField(default=False, help_text=_("Arrived after the order expired."))
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            # Meta retries a webhook; the same media must not become a second proof.
+            models.UniqueConstraint(
+                fields=["order", "media_id"],
+                condition=~Q(media_id=""),
+                name="proof_unique_media_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="proof_status_received")]
+
+    def __str__(self) -> str:
+        return f"Proof #{self.pk} for order #{self.order_id} ({self.get_status_display()})"
+
+
+class OrderEvent(models.Model):
+    """One status change of an order: the order's history."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
+    at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"

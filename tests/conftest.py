@@ -22,3 +22,16 @@ def require(condition: bool, reason: str) -> None:
 @pytest.fixture
 def on_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- fake Graph API (wa-outbound) --------------------------------------------------------------
+@pytest.fixture
+def fake_graph(settings):
+    """A fake WhatsApp Cloud API on 127.0.0.1; settings point at it (credentials included)."""
+    from tests.support.fake_graph import FakeGraph
+
+    with FakeGraph() as graph:
+        settings.WHATSAPP_GRAPH_URL = graph.base_url
+        settings.WHATSAPP_ACCESS_TOKEN = graph.access_token
+        settings.WHATSAPP_PHONE_NUMBER_ID = graph.phone_number_id
+        yield graph

@@ -1,0 +1,219 @@
+"""Domain errors of the inventory: each has a stable `code` the API, admin and bot rely on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RaffleError(Exception):
+    """Base of every inventory rule a caller can break. `str(e)` is a human message."""
+
+    code: str = "raffle_error"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.__class__.__doc__ or self.code)
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+    def extra(self) -> dict[str, Any]:
+        """Data for the caller (API `extra`, the bot's wording)."""
+        return {}
+
+
+class RaffleInactive(RaffleError):
+    """This raffle is not selling numbers."""
+
+    code = "raffle_inactive"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("This raffle is not selling numbers right now.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class RaffleNotReady(RaffleError):
+    """The raffle's numbers are still being generated."""
+
+    code = "raffle_not_ready"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("The raffle cannot be activated until all its numbers exist.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class SoldOut(RaffleError):
+    """Every number is reserved or sold."""
+
+    code = "sold_out"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("Every number of this raffle is reserved or sold.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class InvalidQuantity(RaffleError):
+    code = "invalid_quantity"
+
+    def __init__(self, *, qty: int, minimum: int, maximum: int) -> None:
+        self.qty, self.minimum, self.maximum = qty, minimum, maximum
+        super().__init__(f"Quantity must be between {minimum} and {maximum} (got {qty}).")
+
+    def extra(self) -> dict[str, Any]:
+        return {"qty": self.qty, "min": self.minimum, "max": self.maximum}
+
+
+class NumbersOutOfRange(RaffleError):
+    code = "numbers_out_of_range"
+
+    def __init__(self, *, numbers: list[int], minimum: int, maximum: int) -> None:
+        self.numbers, self.minimum, self.maximum = numbers, minimum, maximum
+        listed = ", ".join(map(str, numbers))
+        super().__init__(f"Numbers outside {minimum}..{maximum}: {listed}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"numbers": self.numbers, "min": self.minimum, "max": self.maximum}
+
+
+class DuplicateNumbers(RaffleError):
+    code = "duplicate_numbers"
+
+    def __init__(self, *, numbers: list[int]) -> None:
+        self.numbers = numbers
+        super().__init__(f"Numbers asked for more than once: {', '.join(map(str, numbers))}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"numbers": self.numbers}
+
+
+class NotEnoughAvailable(RaffleError):
+    code = "not_enough_available"
+
+    def __init__(self, *, requested: int, available: int) -> None:
+        self.requested, self.available = requested, available
+        super().__init__(f"Only {available} numbers are available ({requested} requested).")
+
+    def extra(self) -> dict[str, Any]:
+        return {"requested": self.requested, "available": self.available}
+
+
+class TicketsTaken(RaffleError):
+    code = "tickets_taken"
+
+    def __init__(self, *, numbers: list[int]) -> None:
+        self.numbers = numbers
+        super().__init__(f"Numbers already taken: {', '.join(map(str, numbers))}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"numbers": self.numbers}
+
+
+class LiveOrderExists(RaffleError):
+    code = "live_order_exists"
+
+    def __init__(self, *, order_id: int) -> None:
+        self.order_id = order_id
+        super().__init__(f"The buyer already has an open order (#{order_id}) in this raffle.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id}
+
+
+class InvalidTransition(RaffleError):
+    code = "invalid_transition"
+
+    def __init__(self, *, order_id: int, status: str, target: str, reason: str = "") -> None:
+        self.order_id, self.status, self.target = order_id, status, target
+        text = f"Order #{order_id} is {status}; it cannot become {target}."
+        super().__init__(f"{text} {reason}".strip())
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "status": self.status, "target": self.target}
+
+
+class OrderNotPending(RaffleError):
+    code = "order_not_pending"
+
+    def __init__(self, *, order_id: int, status: str) -> None:
+        self.order_id, self.status = order_id, status
+        super().__init__(f"Order #{order_id} is {status}, not waiting for payment.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "status": self.status}
+
+
+class OrderExpired(RaffleError):
+    code = "order_expired"
+
+    def __init__(self, *, order_id: int) -> None:
+        self.order_id = order_id
+        super().__init__(f"Order #{order_id} expired; its numbers were released.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id}
+
+
+class NumbersLost(RaffleError):
+    code = "numbers_lost"
+
+    def __init__(self, *, order_id: int, numbers: list[int]) -> None:
+        self.order_id, self.numbers = order_id, numbers
+        listed = ", ".join(map(str, numbers))
+        super().__init__(f"Order #{order_id} expired and these numbers were taken since: {listed}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "numbers": self.numbers}
+
+
+class ProofAlreadyReviewed(RaffleError):
+    code = "proof_already_reviewed"
+
+    def __init__(self, *, proof_id: int, status: str) -> None:
+        self.proof_id, self.status = proof_id, status
+        super().__init__(f"Payment proof #{proof_id} was already reviewed ({status}).")
+
+    def extra(self) -> dict[str, Any]:
+        return {"proof_id": self.proof_id, "status": self.status}
+
+
+class InvalidOrderRequest(RaffleError):
+    """Exactly one of `numbers` or `qty` must be given."""
+
+    code = "numbers_or_qty_required"
+
+
+class InvalidRange(RaffleError):
+    code = "invalid_range"
+
+    def __init__(self, *, minimum: int, maximum: int, limit: int) -> None:
+        self.minimum, self.maximum, self.limit = minimum, maximum, limit
+        super().__init__(
+            f"A raffle's numbers run from a first to a last number, at most {limit:,} of them "
+            f"(got {minimum}..{maximum})."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"min": self.minimum, "max": self.maximum, "limit": self.limit}
+
+
+class RangeHasTakenNumbers(RaffleError):
+    code = "range_has_taken_numbers"
+
+    def __init__(self, *, numbers: list[int], count: int) -> None:
+        self.numbers, self.count = numbers, count
+        listed = ", ".join(map(str, numbers))
+        super().__init__(
+            f"The new range would drop {count} reserved or sold numbers (e.g. {listed})."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"numbers": self.numbers, "count": self.count}

@@ -1,0 +1,42 @@
+"""The inventory's services: every state change of raffles, tickets and orders happens here."""
+
+from raffles.services.availability import Availability, availability
+from raffles.services.expiry import ExpiryResult, expire_due, expire_orders
+from raffles.services.generation import GenerationResult, generate_tickets
+from raffles.services.orders import (
+    cancel_order,
+    confirm_payment,
+    create_order_for_buyer,
+    submit_order,
+)
+from raffles.services.proofs import attach_payment_proof, reject_proof, store_proof_file
+from raffles.services.reservations import reserve_random, reserve_specific
+from raffles.services.setup import (
+    activate_raffle,
+    change_range,
+    create_raffle,
+    deactivate_raffle,
+)
+
+__all__ = [
+    "Availability",
+    "ExpiryResult",
+    "GenerationResult",
+    "activate_raffle",
+    "attach_payment_proof",
+    "availability",
+    "cancel_order",
+    "change_range",
+    "confirm_payment",
+    "create_order_for_buyer",
+    "create_raffle",
+    "deactivate_raffle",
+    "expire_due",
+    "expire_orders",
+    "generate_tickets",
+    "reject_proof",
+    "reserve_random",
+    "reserve_specific",
+    "store_proof_file",
+    "submit_order",
+]

@@ -1,0 +1,185 @@
+"""An order's life after reservation: submitting, confirming payment, cancelling, and orders
+operators take through other channels (phone, in person)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from raffles.errors import (
+    InvalidOrderRequest,
+    InvalidTransition,
+    NumbersLost,
+    OrderExpired,
+    OrderNotPending,
+)
+from raffles.models import (
+    ChangeSource,
+    Order,
+    OrderStatus,
+    PaymentProof,
+    ProofStatus,
+    Raffle,
+    TicketNumber,
+    TicketStatus,
+)
+from raffles.services import reservations
+from raffles.services.history import lock_order, record_change, sync_instance
+from whatsapp.models import Contact
+
+
+@transaction.atomic
+def submit_order(*, order: Order, source: ChangeSource | str = ChangeSource.BUYER) -> Order:
+    """The buyer confirms the reservation: DRAFT -> PENDING_PAYMENT, same deadline."""
+    fresh = lock_order(order)
+    if fresh.status == OrderStatus.PENDING_PAYMENT:
+        return sync_instance(order, fresh)
+    if fresh.status == OrderStatus.EXPIRED or (
+        fresh.status == OrderStatus.DRAFT
+        and fresh.expires_at is not None
+        and fresh.expires_at <= timezone.now()
+    ):
+        raise OrderExpired(order_id=fresh.pk)
+    if fresh.status != OrderStatus.DRAFT:
+        raise InvalidTransition(
+            order_id=fresh.pk, status=fresh.status, target=OrderStatus.PENDING_PAYMENT
+        )
+    _move(fresh, OrderStatus.PENDING_PAYMENT, source=source)
+    return sync_instance(order, fresh)
+
+
+@transaction.atomic
+def confirm_payment(
+    *,
+    order: Order,
+    by: Any = None,
+    note: str = "",
+    source: ChangeSource | str = ChangeSource.OPERATOR,
+) -> Order:
+    """PENDING_PAYMENT -> PAID, its tickets SOLD. Confirming a PAID order returns it unchanged.
+
+    An EXPIRED order is confirmed only if every one of its numbers is still available (they are
+    re-taken atomically); otherwise `NumbersLost` names the numbers someone else holds now.
+    """
+    fresh = lock_order(order)
+    if fresh.status == OrderStatus.PAID:
+        return sync_instance(order, fresh)
+    if fresh.status == OrderStatus.DRAFT:
+        raise OrderNotPending(order_id=fresh.pk, status=fresh.status)
+    if fresh.status == OrderStatus.CANCELLED:
+        raise InvalidTransition(order_id=fresh.pk, status=fresh.status, target=OrderStatus.PAID)
+    now = timezone.now()
+    if fresh.status == OrderStatus.EXPIRED:
+        _retake_for_sale(fresh, now)
+    else:
+        # A live order still holds its tickets even past its deadline (a lazy expiry would have
+        # marked it EXPIRED in the same transaction that took them).
+        sold = TicketNumber.objects.filter(
+            reserved_by_order=fresh, status=TicketStatus.RESERVED
+        ).update(status=TicketStatus.SOLD, reserved_until=None)
+        assert sold == fresh.qty, f"order {fresh.pk} held {sold} of its {fresh.qty} tickets"
+    PaymentProof.objects.filter(order=fresh, status=ProofStatus.PENDING).update(
+        status=ProofStatus.ACCEPTED,
+        reviewed_by=by if getattr(by, "pk", None) else None,
+        reviewed_at=now,
+    )
+    fresh.confirmed_by = by if getattr(by, "pk", None) else None
+    fresh.confirmed_at = now
+    fresh.expires_at = None
+    _move(fresh, OrderStatus.PAID, source=source, actor=by, note=note, at=now)
+    return sync_instance(order, fresh)
+
+
+@transaction.atomic
+def cancel_order(
+    *,
+    order: Order,
+    by: Any = None,
+    reason: str = "",
+    source: ChangeSource | str = ChangeSource.OPERATOR,
+) -> Order:
+    """A live order is cancelled and its numbers released. Cancelling a CANCELLED order returns
+    it unchanged; a PAID order cannot be cancelled (refunds are out of scope)."""
+    fresh = lock_order(order)
+    if fresh.status == OrderStatus.CANCELLED:
+        return sync_instance(order, fresh)
+    if not fresh.is_live:
+        raise InvalidTransition(
+            order_id=fresh.pk,
+            status=fresh.status,
+            target=OrderStatus.CANCELLED,
+            reason="Refunds are not supported." if fresh.status == OrderStatus.PAID else "",
+        )
+    now = timezone.now()
+    TicketNumber.objects.filter(reserved_by_order=fresh, status=TicketStatus.RESERVED).update(
+        status=TicketStatus.AVAILABLE, reserved_by_order=None, reserved_until=None
+    )
+    fresh.cancelled_by = by if getattr(by, "pk", None) else None
+    fresh.cancelled_at = now
+    fresh.cancel_reason = reason
+    _move(fresh, OrderStatus.CANCELLED, source=source, actor=by, note=reason, at=now)
+    return sync_instance(order, fresh)
+
+
+@transaction.atomic
+def create_order_for_buyer(
+    *,
+    raffle: Raffle,
+    contact: Contact,
+    numbers: Sequence[int] | None = None,
+    qty: int | None = None,
+    by: Any = None,
+) -> Order:
+    """An order taken by an operator for another channel: the numbers are reserved under the
+    same rules and the order starts PENDING_PAYMENT (source OPERATOR). Give `numbers` or `qty`."""
+    if (numbers is None) == (qty is None):
+        raise InvalidOrderRequest("Give either the numbers or a quantity, not both.")
+    common = {
+        "raffle": raffle,
+        "contact": contact,
+        "status": OrderStatus.PENDING_PAYMENT,
+        "source": ChangeSource.OPERATOR,
+        "actor": by,
+    }
+    if numbers is not None:
+        return reservations._reserve_specific(numbers=numbers, **common)
+    return reservations._reserve_random(qty=qty, **common)
+
+
+def _move(
+    order: Order,
+    new: str,
+    *,
+    source: ChangeSource | str,
+    actor: Any = None,
+    note: str = "",
+    at=None,
+) -> None:
+    """Save a status change of a locked order, with its history row and signal."""
+    at = at or timezone.now()
+    old = order.status
+    order.status = new
+    order.updated_at = at
+    order.save()
+    record_change(order=order, old=old, new=new, source=source, actor=actor, note=note, at=at)
+
+
+def _retake_for_sale(order: Order, now) -> None:
+    """Sell an EXPIRED order's numbers again, all or none."""
+    numbers = order.numbers
+    reservations._expire_lapsed_holders(order.raffle, numbers, now)
+    got = reservations._take_numbers(
+        raffle_id=order.raffle_id,
+        numbers=numbers,
+        order=order,
+        until=None,
+        to_status=TicketStatus.SOLD,
+    )
+    if got != len(numbers):
+        mine = set(
+            TicketNumber.objects.filter(reserved_by_order=order).values_list("number", flat=True)
+        )
+        raise NumbersLost(order_id=order.pk, numbers=[n for n in numbers if n not in mine])

@@ -1,0 +1,20 @@
+"""Signals other apps (the bot) subscribe to. They carry facts, never business rules."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# kwargs: order (Order), old (str | None), new (str), source (ChangeSource), note (str).
+# Sent inside the transaction that made the change, so a receiver's writes commit with it.
+# A rejected proof re-opens the wait for payment: it is sent with old == new == PENDING_PAYMENT,
+# source OPERATOR and the reason as note (the buyer must be asked for a new proof).
+order_status_changed = Signal()
+
+# kwargs: orders (a sequence of Order, loaded from the database on first use), order_ids
+# (list[int]). Every expiry (the sweep, in batches of up to 5,000, and the lazy one inside a
+# reservation) is reported here once per batch, so notifying many buyers is one bulk insert.
+orders_expired = Signal()
+
+# kwargs: proof (PaymentProof), order (Order), reason (str). The specific fact behind a
+# reopened wait; the same change is also announced through `order_status_changed`.
+proof_rejected = Signal()

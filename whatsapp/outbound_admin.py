@@ -1,0 +1,59 @@
+"""Admin for the outbox: operators see what was said, its delivery state and Meta's error codes.
+
+Registers on import; `whatsapp/admin.py` imports it (`from whatsapp import outbound_admin`).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from whatsapp.models import OutboundMessage, OutboundStatus, PendingStatus
+from whatsapp.services.outbound import retry_failed
+
+__all__ = ["OutboundMessageAdmin", "PendingStatusAdmin"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "contact",
+        "kind",
+        "status",
+        "attempts",
+        "last_error_code",
+        "created_at",
+        "sent_at",
+        "next_attempt_at",
+    ]
+    list_filter = ["status", "kind", "last_error_code"]
+    search_fields = ["contact__wa_id", "contact__profile_name", "wa_message_id"]
+    list_select_related = ["contact"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    show_full_result_count = False  # the outbox grows large; COUNT(*) on every page is wasted
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # messages come from the bot's decisions, through the services
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Send failed messages again", permissions=["change"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        ids = list(queryset.filter(status=OutboundStatus.FAILED).values_list("pk", flat=True))
+        count = retry_failed(outbound_ids=ids)
+        self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+
+
+@admin.register(PendingStatus)
+class PendingStatusAdmin(admin.ModelAdmin):
+    list_display = ["wa_message_id", "status", "at", "created_at"]
+    search_fields = ["wa_message_id"]
+    readonly_fields = ["wa_message_id", "status", "at", "errors", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
