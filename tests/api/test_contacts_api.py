@@ -37,3 +37,22 @@ def test_a_contact_comes_with_its_latest_messages(api, buyer):
 
 def test_an_unknown_contact_is_404(api):
     assert api.get("/api/v1/contacts/98765").status_code == 404
+
+
+def test_latest_messages_merge_both_directions_without_read_receipts(api, buyer):
+    from whatsapp.models import InboundMessage, OutboundMessage
+
+    baker.make(InboundMessage, contact=buyer, msg_type="text", text="hola", wa_message_id="w1")
+    baker.make(
+        OutboundMessage,
+        contact=buyer,
+        kind="text",
+        payload={"text": {"body": "¡Hola!"}},
+        status="sent",
+    )
+    baker.make(OutboundMessage, contact=buyer, kind="read_receipt", payload={}, acknowledges="w1")
+
+    messages = api.get(f"/api/v1/contacts/{buyer.pk}").json()["latest_messages"]
+
+    assert [(m["direction"], m["text"]) for m in messages] == [("out", "¡Hola!"), ("in", "hola")]
+    assert messages[0]["status"] == "sent"
