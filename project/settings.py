@@ -235,6 +235,7 @@ MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
 INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+PERIODIC_COMMANDS = [*PERIODIC_COMMANDS, ("prune_idempotency_records", 3600)]
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {

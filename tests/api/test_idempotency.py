@@ -117,3 +117,34 @@ def test_an_overlong_key_is_422(api, raffle):
     response = create(api, raffle, "k" * 300)
 
     assert response.status_code == 422
+
+
+def test_records_past_their_time_to_live_are_pruned(admin_token):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    old = IdempotencyRecord.objects.create(user=admin_token.user, key="old", fingerprint="x")
+    IdempotencyRecord.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    IdempotencyRecord.objects.create(user=admin_token.user, key="new", fingerprint="y")
+
+    call_command("prune_idempotency_records", verbosity=0)
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_an_expired_key_can_be_used_again(api, raffle, admin_token):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    create(api, raffle, "reuse-later")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+
+    response = create(api, raffle, "reuse-later", qty=3)
+
+    assert response.status_code == 409  # really ran: the buyer's first order is still live
+    assert response.json()["code"] == "live_order_exists"
