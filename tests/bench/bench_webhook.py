@@ -80,7 +80,6 @@ def _env(database_url: str, handler: str | None) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
-        "STATIC_ROOT": tempfile.gettempdir(),
     }
     env.pop("WHATSAPP_INBOUND_HANDLER", None)
     if handler:
@@ -181,6 +180,8 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     env = _env(database_url, args.handler)
+    (tmp / "static").mkdir()
+    env["STATIC_ROOT"] = str(tmp / "static")
     server = None
     try:
         subprocess.run(

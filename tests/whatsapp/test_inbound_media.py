@@ -240,3 +240,27 @@ def test_a_proof_posted_to_the_webhook_is_downloaded_by_a_task_after_commit(
     assert response.status_code == 200
     assert message.media_status == MediaStatus.STORED
     assert message.media_file.read() == PDF
+
+
+def test_a_download_another_worker_already_started_is_left_to_it(credentials, monkeypatch):
+    message = receive(image_payload("5491100000001", content=JPEG))
+
+    def must_not_download(**kwargs):
+        raise AssertionError("the other worker downloads it")
+
+    real_filter = InboundMessage.objects.filter
+    calls = {"n": 0}
+
+    def filter_after_race(*args, **kwargs):
+        if "media_attempts" in kwargs and calls["n"] == 0:
+            calls["n"] += 1
+            real_filter(pk=message.pk).update(media_attempts=5)  # the other worker's claim
+        return real_filter(*args, **kwargs)
+
+    monkeypatch.setattr(InboundMessage.objects, "filter", filter_after_race)
+    monkeypatch.setattr(media, "fetch_media", must_not_download)
+
+    status = download_media(message_id=message.pk)
+
+    assert status == MediaStatus.PENDING
+    assert InboundMessage.objects.get(pk=message.pk).media_attempts == 5

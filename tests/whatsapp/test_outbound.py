@@ -472,3 +472,15 @@ def test_the_outbox_admin_lists_messages_for_operators(admin_client, buyer):
 
     assert response.status_code == 200
     assert buyer.wa_id in response.content.decode()
+
+
+def test_the_lease_always_outlasts_the_slowest_attempt(buyer, settings):
+    settings.WHATSAPP_SEND_LEASE_SECONDS = 1
+    settings.WHATSAPP_HTTP_TIMEOUT_SECONDS = 30
+    settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS = 5
+    row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
+
+    assert services._claim(row.pk)
+
+    row.refresh_from_db()
+    assert row.next_attempt_at >= timezone.now() + timedelta(seconds=60)

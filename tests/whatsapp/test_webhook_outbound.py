@@ -1,15 +1,13 @@
 """The webhook meets the outbound side: statuses reach OutboundMessage rows, and a dry-run replay
-shows what the bot would have said. Needs wa-outbound (whatsapp.services.outbound)."""
+shows what the bot would have said."""
 
 from __future__ import annotations
 
-import importlib.util
 import io
 
 import pytest
 from django.core.management import call_command
 
-from tests.conftest import require
 from tests.support.signing import FIXTURES, load_fixture
 from whatsapp import testing
 from whatsapp.models import Contact, InboundMessage
@@ -17,14 +15,6 @@ from whatsapp.models import Contact, InboundMessage
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 OUT = "wamid.HBgNNTQ5MTE1NTU1MDEwMRUCABEYEjQ4QzU0RjZCNTZGRTlGQ0Y5MgA="
-
-
-@pytest.fixture(autouse=True)
-def outbound_side():
-    require(
-        importlib.util.find_spec("whatsapp.services.outbound") is not None,
-        "whatsapp.services.outbound (wa-outbound) is not merged yet",
-    )
 
 
 def _sent_message():

@@ -136,6 +136,13 @@ def receive_message(
             )
     fields = message_fields(msg)
     ours = _handles_number(phone_number_id)
+    handler = inbound_handler() if ours else None
+    if handler is not None:
+        # Written as PROCESSED up front (one UPDATE fewer per message): the mark commits only
+        # with the handler's work, and a handler failure rewrites it to FAILED below.
+        state, fields["processed_at"] = InboundState.PROCESSED, timezone.now()
+    else:
+        state = InboundState.RECEIVED if ours else InboundState.IGNORED
     if ours and fields["msg_type"] in PROOF_MEDIA_TYPES and fields.get("media_id"):
         fields["media_status"] = MediaStatus.PENDING
     try:
@@ -151,7 +158,7 @@ def receive_message(
                 contact=contact,
                 phone_number_id=_clip(phone_number_id, 64),
                 raw=raw,
-                state=InboundState.RECEIVED if ours else InboundState.IGNORED,
+                state=state,
                 **fields,
             )
     except IntegrityError:
@@ -166,15 +173,17 @@ def receive_message(
         from whatsapp.services.media import enqueue_media_download
 
         transaction.on_commit(lambda: enqueue_media_download(message_id=message.pk))
-    handler = inbound_handler() if ours else None
     if handler is not None:
-        _run_handler(message, handler)
+        _run_handler(message, handler, marked=True)
     return StoredMessage(message=message)
 
 
-def _run_handler(message: InboundMessage, handler: Handler) -> None:
+def _run_handler(message: InboundMessage, handler: Handler, *, marked: bool = False) -> None:
     """Call the handler in a savepoint: its writes and the PROCESSED mark commit together; if it
-    raises, its writes roll back and the message is kept as FAILED with the error."""
+    raises, its writes roll back and the message is kept as FAILED with the error.
+
+    `marked`: the row already says PROCESSED (written so by receive_message).
+    """
     try:
         with transaction.atomic():
             handler(message)
@@ -182,7 +191,10 @@ def _run_handler(message: InboundMessage, handler: Handler) -> None:
         logger.exception("inbound handler failed for %s", message.wa_message_id)
         message.state = InboundState.FAILED
         message.error = "".join(traceback.format_exception_only(exc)).strip()[:4000]
-        message.save(update_fields=["state", "error"])
+        message.processed_at = None
+        message.save(update_fields=["state", "error", "processed_at"])
+        return
+    if marked:
         return
     message.state = InboundState.PROCESSED
     message.error = ""

@@ -128,9 +128,16 @@ def download_media(*, message_id: int) -> str:
 
     error = ""
     for attempt in range(MAX_ATTEMPTS):
-        InboundMessage.objects.filter(pk=message.pk).update(
-            media_attempts=message.media_attempts + 1
-        )
+        # Compare-and-swap on the attempt counter: if another worker (a re-driven duplicate task)
+        # counted an attempt since we read the row, it owns the download and we step aside.
+        claimed = InboundMessage.objects.filter(
+            pk=message.pk,
+            media_attempts=message.media_attempts,
+            media_status__in=[MediaStatus.PENDING, MediaStatus.FAILED],
+        ).update(media_attempts=message.media_attempts + 1)
+        if not claimed:
+            message.refresh_from_db(fields=["media_status", "media_attempts"])
+            return message.media_status
         message.media_attempts += 1
         try:
             content = fetch_media(

@@ -234,7 +234,12 @@ def deliver(*, outbound_id: int, client: GraphClient | None = None) -> OutboundM
 
 def _claim(outbound_id: int) -> bool:
     now = timezone.now()
-    lease = timedelta(seconds=_setting("WHATSAPP_SEND_LEASE_SECONDS", 60))
+    # The lease must outlast the slowest attempt, or the sweeper takes a row over while its
+    # request is still in flight and the message goes out twice.
+    slowest = _setting("WHATSAPP_HTTP_TIMEOUT_SECONDS", 15) + _setting(
+        "WHATSAPP_CONNECT_TIMEOUT_SECONDS", 5
+    )
+    lease = timedelta(seconds=max(_setting("WHATSAPP_SEND_LEASE_SECONDS", 60), 2 * slowest))
     claimed = OutboundMessage.objects.filter(
         pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
     ).update(

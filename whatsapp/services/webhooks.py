@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 
 from whatsapp import payloads
 from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
+from whatsapp.services import outbound
 from whatsapp.services.inbound import parse_timestamp, receive_message
 from whatsapp.signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 
@@ -81,11 +83,10 @@ class WebhookResult:
         )
 
 
-def record_status(*, wa_message_id: str, status: str, at: Any, errors: list[dict]) -> None:
-    """Hand a delivery status to the outbound side (it keeps statuses monotonic)."""
-    from whatsapp.services.outbound import record_status as record_outbound_status
-
-    record_outbound_status(wa_message_id=wa_message_id, status=status, at=at, errors=errors)
+def record_status(*, wa_message_id: str, status: str, at: datetime, errors: list[dict]) -> None:
+    """Hand a delivery status to the outbound side (it keeps statuses monotonic and holds
+    statuses for ids it does not know yet). One seam, so tests can watch the hand-over."""
+    outbound.record_status(wa_message_id=wa_message_id, status=status, at=at, errors=errors)
 
 
 def receive_webhook(

@@ -1,0 +1,95 @@
+"""What needs an operator now: the figures and lists behind the admin's landing page.
+
+Read-only queries across apps; `project` is the one place allowed to look at all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
+from whatsapp.models import OutboundMessage, OutboundStatus
+
+# How far ahead "about to expire" looks, and how many rows each list shows.
+EXPIRING_WITHIN = timedelta(minutes=10)
+LIST_SIZE = 10
+
+
+@dataclass(frozen=True)
+class RaffleSales:
+    raffle_id: int
+    title: str
+    currency: str
+    orders: int
+    tickets: int
+    revenue: Decimal
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    proofs_waiting: list[PaymentProof]
+    proofs_waiting_count: int
+    expiring: list[Order]
+    expiring_count: int
+    sales_today: list[RaffleSales]
+    failed_messages: list[OutboundMessage]
+    failed_messages_count: int
+    now: datetime
+
+
+def build_dashboard(*, now: datetime | None = None) -> Dashboard:
+    now = now or timezone.now()
+    waiting = (
+        PaymentProof.objects.filter(status=ProofStatus.PENDING, order__status__in=LIVE_STATUSES)
+        .select_related("order", "order__contact", "order__raffle")
+        .order_by("received_at")
+    )
+    expiring = (
+        Order.objects.filter(
+            status__in=LIVE_STATUSES, expires_at__gt=now, expires_at__lte=now + EXPIRING_WITHIN
+        )
+        .select_related("contact", "raffle")
+        .order_by("expires_at")
+    )
+    failed = OutboundMessage.objects.filter(status=OutboundStatus.FAILED).select_related("contact")
+    return Dashboard(
+        proofs_waiting=list(waiting[:LIST_SIZE]),
+        proofs_waiting_count=waiting.count(),
+        expiring=list(expiring[:LIST_SIZE]),
+        expiring_count=expiring.count(),
+        sales_today=sales_since(start_of_today(now)),
+        failed_messages=list(failed.order_by("-updated_at")[:LIST_SIZE]),
+        failed_messages_count=failed.count(),
+        now=now,
+    )
+
+
+def start_of_today(now: datetime) -> datetime:
+    """Midnight in the operators' time zone (TIME_ZONE), as an aware datetime."""
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def sales_since(since: datetime) -> list[RaffleSales]:
+    rows = (
+        Order.objects.filter(status=OrderStatus.PAID, confirmed_at__gte=since)
+        .values("raffle_id", "raffle__title", "raffle__currency")
+        .annotate(orders=Count("id"), tickets=Sum("qty"), revenue=Sum("total_amount"))
+        .order_by("-revenue", "raffle_id")
+    )
+    return [
+        RaffleSales(
+            raffle_id=row["raffle_id"],
+            title=row["raffle__title"],
+            currency=row["raffle__currency"],
+            orders=row["orders"],
+            tickets=row["tickets"] or 0,
+            revenue=Decimal(row["revenue"] or 0).quantize(Decimal("0.01")),
+        )
+        for row in rows
+    ]

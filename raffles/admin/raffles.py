@@ -1,0 +1,274 @@
+"""Raffles: set up, open and close sales, watch them sell, export who bought what."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from raffles import services
+from raffles.errors import RaffleError
+from raffles.models import OrderStatus, OrderTicket, Raffle, TicketNumber, TicketStatus
+
+# Fields the operator sets when creating a raffle; `create_raffle` takes exactly these.
+CREATE_FIELDS = [
+    "title",
+    "description",
+    "ticket_price",
+    "currency",
+    "min_number",
+    "max_number",
+    "is_active",
+    "max_tickets_per_order",
+    "reservation_ttl_minutes",
+    "payment_instructions",
+    "draw_at",
+]
+
+
+class RaffleForm(forms.ModelForm):
+    class Meta:
+        model = Raffle
+        fields = CREATE_FIELDS
+
+
+@admin.register(Raffle)
+class RaffleAdmin(admin.ModelAdmin):
+    form = RaffleForm
+    list_display = [
+        "title",
+        "price",
+        "number_range",
+        "sold",
+        "reserved",
+        "available",
+        "progress",
+        "is_active",
+        "draw_at",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["title"]
+    actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv"]
+    readonly_fields = ["availability_summary", "tickets_ready", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["title", "description", "is_active", "draw_at"]}),
+        ("Price and numbers", {"fields": ["ticket_price", "currency", "min_number", "max_number"]}),
+        (
+            "Orders",
+            {
+                "fields": [
+                    "max_tickets_per_order",
+                    "reservation_ttl_minutes",
+                    "payment_instructions",
+                ]
+            },
+        ),
+        ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
+        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    # --- list: counts per status for the page's raffles in one grouped query ------------------
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        self._counts: dict[int, dict[str, int]] = {}
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None) or {}
+        changelist = context.get("cl")
+        if changelist is not None:
+            ids = [raffle.pk for raffle in changelist.result_list]
+            rows = (
+                TicketNumber.objects.filter(raffle_id__in=ids)
+                .values("raffle_id", "status")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            for row in rows:
+                self._counts.setdefault(row["raffle_id"], {})[row["status"]] = row["n"]
+        return response
+
+    def _count(self, raffle: Raffle, status: str) -> int:
+        return getattr(self, "_counts", {}).get(raffle.pk, {}).get(status, 0)
+
+    @admin.display(description="Price", ordering="ticket_price")
+    def price(self, raffle: Raffle) -> str:
+        return f"{raffle.ticket_price} {raffle.currency}"
+
+    @admin.display(description="Numbers")
+    def number_range(self, raffle: Raffle) -> str:
+        return _span(raffle, raffle.min_number, raffle.max_number)
+
+    @admin.display(description="Sold")
+    def sold(self, raffle: Raffle) -> int:
+        return self._count(raffle, TicketStatus.SOLD)
+
+    @admin.display(description="Reserved")
+    def reserved(self, raffle: Raffle) -> int:
+        return self._count(raffle, TicketStatus.RESERVED)
+
+    @admin.display(description="Available")
+    def available(self, raffle: Raffle) -> int:
+        return self._count(raffle, TicketStatus.AVAILABLE)
+
+    @admin.display(description="Sold %")
+    def progress(self, raffle: Raffle) -> str:
+        sold = self._count(raffle, TicketStatus.SOLD)
+        reserved = self._count(raffle, TicketStatus.RESERVED)
+        sold_pct = 100 * sold / raffle.size
+        reserved_pct = 100 * reserved / raffle.size
+        return format_html(
+            '<div class="progress" style="min-width:120px" title="{} sold, {} reserved">'
+            '<div class="progress-bar bg-success" style="width:{}%"></div>'
+            '<div class="progress-bar bg-warning" style="width:{}%"></div></div>'
+            "<small>{}%</small>",
+            sold,
+            reserved,
+            f"{sold_pct:.2f}",
+            f"{reserved_pct:.2f}",
+            f"{sold_pct:.1f}",
+        )
+
+    @admin.display(description="Availability")
+    def availability_summary(self, raffle: Raffle) -> str:
+        if raffle.pk is None:
+            return "—"
+        report = services.availability(raffle=raffle)
+        ranges = report.available_ranges
+        shown = ", ".join(_span(raffle, lo, hi) for lo, hi in ranges[:30])
+        more = f" … and {len(ranges) - 30} more ranges" if len(ranges) > 30 else ""
+        return format_html(
+            "<b>{}</b> sold, <b>{}</b> reserved, <b>{}</b> available<br><small>{}{}</small>"
+            '<br><a href="{}">Download sold numbers with buyers (CSV)</a>',
+            report.counts.get(TicketStatus.SOLD, 0),
+            report.counts.get(TicketStatus.RESERVED, 0),
+            report.available,
+            shown or "none",
+            more,
+            reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]),
+        )
+
+    # --- saving goes through the services -------------------------------------------------------
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            readonly.append("is_active")  # opened and closed with the actions, which check rules
+        return readonly
+
+    def save_model(self, request: HttpRequest, obj: Raffle, form: Any, change: bool) -> None:
+        if not change:
+            created = services.create_raffle(**{f: form.cleaned_data[f] for f in CREATE_FIELDS})
+            obj.pk = created.pk
+            obj.refresh_from_db()
+            return
+        old = Raffle.objects.get(pk=obj.pk)
+        range_changed = (old.min_number, old.max_number) != (obj.min_number, obj.max_number)
+        new_range = (obj.min_number, obj.max_number)
+        obj.min_number, obj.max_number = old.min_number, old.max_number
+        obj.save()
+        if range_changed:
+            try:
+                services.change_range(raffle=obj, min_number=new_range[0], max_number=new_range[1])
+            except RaffleError as error:
+                self.message_user(request, f"Range not changed: {error.message}", messages.ERROR)
+
+    # --- actions -------------------------------------------------------------------------------
+    @admin.action(description="Activate (open sales)", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
+        self._each(request, queryset, services.activate_raffle, "activated")
+
+    @admin.action(description="Deactivate (close sales)", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
+        self._each(request, queryset, services.deactivate_raffle, "deactivated")
+
+    @admin.action(description="Generate missing ticket numbers", permissions=["change"])
+    def generate_missing_tickets(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
+        self._each(request, queryset, services.generate_tickets, "checked for missing numbers")
+
+    @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
+    def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
+        return sold_numbers_csv(list(queryset))
+
+    def _each(self, request: HttpRequest, queryset: QuerySet[Raffle], service: Any, verb: str):
+        done, refused = 0, []
+        for raffle in queryset:
+            try:
+                service(raffle=raffle)
+            except RaffleError as error:
+                refused.append(f"{raffle.title}: {error.message}")
+            else:
+                done += 1
+        self.message_user(request, f"{done} raffle(s) {verb}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, f"Skipped {line}", messages.WARNING)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:raffle_id>/sold.csv",
+                self.admin_site.admin_view(self.sold_csv_view),
+                name="raffles_raffle_sold_csv",
+            ),
+            *super().get_urls(),
+        ]
+
+    def sold_csv_view(self, request: HttpRequest, raffle_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return sold_numbers_csv([get_object_or_404(Raffle, pk=raffle_id)])
+
+
+def _span(raffle: Raffle, lo: int, hi: int) -> str:
+    if lo == hi:
+        return raffle.format_number(lo)
+    return f"{raffle.format_number(lo)}-{raffle.format_number(hi)}"
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
+    """Every SOLD number with its buyer and order, streamed (a raffle may sell a million)."""
+    writer = csv.writer(_Echo())
+    rows = (
+        OrderTicket.objects.filter(
+            order__raffle__in=raffles,
+            order__status=OrderStatus.PAID,
+            ticket__status=TicketStatus.SOLD,
+        )
+        .select_related("order__raffle", "order__contact", "ticket")
+        .order_by("order__raffle_id", "ticket__number")
+        .iterator(chunk_size=2000)
+    )
+
+    def lines():
+        yield writer.writerow(
+            ["raffle", "number", "order", "buyer_wa_id", "buyer_name", "paid_at", "amount"]
+        )
+        for row in rows:
+            order = row.order
+            yield writer.writerow(
+                [
+                    order.raffle.title,
+                    order.raffle.format_number(row.ticket.number),
+                    order.pk,
+                    order.contact.wa_id,
+                    order.contact.profile_name,
+                    order.confirmed_at.isoformat() if order.confirmed_at else "",
+                    order.unit_price,
+                ]
+            )
+
+    name = "sold-numbers.csv" if len(raffles) != 1 else f"raffle-{raffles[0].pk}-sold.csv"
+    response = StreamingHttpResponse(lines(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

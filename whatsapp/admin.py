@@ -1,0 +1,215 @@
+"""WhatsApp in the back office: who the buyers are, everything said both ways, raw webhooks.
+
+All read-only: messages are facts from Meta or decisions of the bot. `conversation` adds the
+bot's state to the Contact admin (this app knows nothing of the bot).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from whatsapp import outbound_admin  # noqa: F401  (registers the outbox admin)
+from whatsapp.models import Contact, InboundMessage, OutboundMessage, WebhookCapture
+
+# The contact page shows this many of the latest messages, both ways.
+TIMELINE_LENGTH = 200
+
+
+def pretty_json(value: Any) -> str:
+    return format_html(
+        '<pre style="max-height:480px;overflow:auto;white-space:pre-wrap">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True),
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["wa_id", "profile_name", "last_inbound_at", "window"]
+    search_fields = ["wa_id", "profile_name", "user_id"]
+    list_filter = [("last_inbound_at", admin.DateFieldListFilter)]
+    fields = ["wa_id", "profile_name", "user_id", "last_inbound_at", "window", "timeline"]
+    readonly_fields = fields
+    inlines: list[Any] = []
+    actions: list[Any] = []
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # contacts appear when they write to us
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # orders point at them
+
+    @admin.display(description="24-hour window")
+    def window(self, contact: Contact) -> str:
+        if contact.window_open:
+            return format_html('<span class="badge text-bg-success">{}</span>', "open")
+        return format_html('<span class="badge text-bg-secondary">{}</span>', "closed")
+
+    @admin.display(description="Conversation")
+    def timeline(self, contact: Contact) -> str:
+        """Inbound and outbound interleaved in time order, with delivery statuses."""
+        inbound = contact.inbound_messages.order_by("-created_at")[:TIMELINE_LENGTH]
+        outbound = OutboundMessage.objects.filter(contact=contact).order_by("-created_at")[
+            :TIMELINE_LENGTH
+        ]
+        entries = sorted(
+            [(m.created_at, "in", _inbound_text(m), m.get_state_display()) for m in inbound]
+            + [(m.created_at, "out", _outbound_text(m), m.get_status_display()) for m in outbound],
+            key=lambda entry: entry[0],
+        )[-TIMELINE_LENGTH:]
+        if not entries:
+            return "No messages yet."
+        rows = format_html_join(
+            "",
+            '<tr class="{}"><td class="text-nowrap">{}</td><td>{}</td>'
+            '<td style="white-space:pre-wrap">{}</td><td>{}</td></tr>',
+            (
+                (
+                    "table-light" if direction == "in" else "table-success",
+                    timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"),
+                    "buyer →" if direction == "in" else "← bot",
+                    text,
+                    status,
+                )
+                for at, direction, text, status in entries
+            ),
+        )
+        return format_html(
+            '<table class="table table-sm" id="conversation-timeline"><tbody>{}</tbody></table>',
+            rows,
+        )
+
+
+def _inbound_text(message: InboundMessage) -> str:
+    if message.text:
+        return message.text
+    if message.reply_title:
+        return f"[tapped] {message.reply_title}"
+    if message.media_id:
+        return f"[{message.msg_type}] {message.caption or message.media_filename}".strip()
+    return f"[{message.msg_type}]"
+
+
+def _outbound_text(message: OutboundMessage) -> str:
+    payload = message.payload or {}
+    if payload.get("type") == "text":
+        return payload.get("text", {}).get("body", "")
+    interactive = payload.get("interactive") or {}
+    body = (interactive.get("body") or {}).get("text", "")
+    action = interactive.get("action") or {}
+    options = [b.get("reply", {}).get("title", "") for b in action.get("buttons", [])]
+    for section in action.get("sections", []):
+        options += [row.get("title", "") for row in section.get("rows", [])]
+    if options:
+        return f"{body}\n[{' | '.join(options)}]"
+    return body or f"[{message.kind}]"
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "contact", "msg_type", "summary", "state", "media_status"]
+    list_filter = ["state", "msg_type", "media_status"]
+    search_fields = ["wa_message_id", "contact__wa_id", "contact__profile_name", "text"]
+    list_select_related = ["contact"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    exclude = ["raw"]
+    readonly_fields = ["media_link", "raw_json"]
+
+    @admin.display(description="Message")
+    def summary(self, message: InboundMessage) -> str:
+        return _inbound_text(message)[:80]
+
+    @admin.display(description="Raw JSON")
+    def raw_json(self, message: InboundMessage) -> str:
+        return pretty_json(message.raw)
+
+    @admin.display(description="File")
+    def media_link(self, message: InboundMessage) -> str:
+        if not message.media_file:
+            return "—"
+        url = reverse("admin:whatsapp_inboundmessage_file", args=[message.pk])
+        return format_html('<a href="{}" target="_blank">Open the file</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:message_id>/file/",
+                self.admin_site.admin_view(self.file_view),
+                name="whatsapp_inboundmessage_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request: HttpRequest, message_id: int) -> FileResponse:
+        """Buyers' files may hold bank details: staff with view permission only, never public."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        message = get_object_or_404(InboundMessage, pk=message_id)
+        if not message.media_file:
+            raise Http404("No stored file.")
+        response = FileResponse(
+            message.media_file.open("rb"),
+            content_type=message.media_mime_type or "application/octet-stream",
+        )
+        response["Cache-Control"] = "private, no-store"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@admin.register(WebhookCapture)
+class WebhookCaptureAdmin(ReadOnlyAdmin):
+    list_display = [
+        "received_at",
+        "outcome",
+        "messages",
+        "duplicates",
+        "statuses",
+        "errors",
+        "replayed",
+    ]
+    list_filter = ["outcome", "replayed"]
+    search_fields = ["detail"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    exclude = ["body"]
+    readonly_fields = ["body_json", "headers_json"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookCapture]:
+        # The raw bodies reach 3 MB each; the list needs none of them.
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            return queryset.defer("body")
+        return queryset
+
+    @admin.display(description="Body")
+    def body_json(self, capture: WebhookCapture) -> str:
+        raw = bytes(capture.body)
+        try:
+            return pretty_json(json.loads(raw))
+        except ValueError:
+            return format_html("<pre>{}</pre>", raw[:20_000].decode("utf-8", "replace"))
+
+    @admin.display(description="Headers")
+    def headers_json(self, capture: WebhookCapture) -> str:
+        return pretty_json(capture.headers)
