@@ -13,8 +13,8 @@ with keep-alive connections from --concurrency client threads. Each endpoint sto
 
 The data: one raffle of --numbers numbers; --orders orders of one number each, from as many
 buyers; half PENDING_PAYMENT (numbers RESERVED), a quarter PAID (SOLD), a quarter CANCELLED
-(released). Most orders hold consecutive numbers; 1,000 hold numbers scattered through the rest
-of the range, so availability has ~1,000 ranges.
+(released). The held numbers are mostly consecutive; 1,000 are scattered through the rest of the
+range, so availability has ~1,000 ranges.
 """
 
 from __future__ import annotations
@@ -120,18 +120,25 @@ def seed(*, numbers: int, orders: int) -> tuple[int, str]:
 
     started = time.perf_counter()
     now = timezone.now()
-    consecutive = orders - SCATTERED
-    gap = max(1, (numbers - consecutive) // (SCATTERED + 1))
-
-    def number_of(i: int) -> int:
-        return i if i < consecutive else consecutive + (i - consecutive + 1) * gap
-
     statuses = [
         OrderStatus.PENDING_PAYMENT,
         OrderStatus.PENDING_PAYMENT,
         OrderStatus.PAID,
         OrderStatus.CANCELLED,
     ]
+    # Orders that hold their number (pending, paid) take 0, 1, 2...; the last SCATTERED of them
+    # take numbers spread over the rest of the range. Cancelled orders' numbers (released) come
+    # right after the held block, so the available numbers form about SCATTERED ranges.
+    holding = [i for i in range(orders) if statuses[i % 4] != OrderStatus.CANCELLED]
+    released = [i for i in range(orders) if statuses[i % 4] == OrderStatus.CANCELLED]
+    consecutive = len(holding) - SCATTERED
+    gap = max(1, (numbers - orders) // (SCATTERED + 1))
+    number_for: dict[int, int] = {}
+    for k, i in enumerate(holding):
+        number_for[i] = k if k < consecutive else orders + (k - consecutive + 1) * gap
+    for k, i in enumerate(released):
+        number_for[i] = consecutive + k
+
     with transaction.atomic():
         Contact.objects.bulk_create(
             [Contact(wa_id=f"54911{i:08d}", profile_name=f"Buyer {i}") for i in range(orders)],
@@ -156,10 +163,10 @@ def seed(*, numbers: int, orders: int) -> tuple[int, str]:
             batch_size=5_000,
         )
         order_ids = list(Order.objects.order_by("id").values_list("id", flat=True))
-        wanted = {number_of(i): i for i in range(orders)}
+        wanted = {number: i for i, number in number_for.items()}
         in_range = TicketNumber.objects.filter(raffle=raffle)
-        ticket_of = dict(in_range.filter(number__lt=consecutive).values_list("number", "id"))
-        scattered = [n for n in wanted if n >= consecutive]
+        ticket_of = dict(in_range.filter(number__lt=orders).values_list("number", "id"))
+        scattered = [n for n in wanted if n >= orders]
         ticket_of.update(in_range.filter(number__in=scattered).values_list("number", "id"))
         OrderTicket.objects.bulk_create(
             [
