@@ -43,6 +43,7 @@ from raffles.schemas import (
     TicketFilters,
     TicketOut,
 )
+from whatsapp.models import Contact
 from whatsapp.services.contacts import upsert_contact
 
 raffles_router = Router(tags=["raffles"])
@@ -355,7 +356,10 @@ def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
     with transaction.atomic():
-        contact = upsert_contact(wa_id=body.wa_id, profile_name=body.name)
+        # A known buyer keeps the name WhatsApp gave us; `name` only names a new one.
+        contact = Contact.objects.filter(wa_id=body.wa_id).first() or upsert_contact(
+            wa_id=body.wa_id, profile_name=body.name
+        )
         order = services.create_order_for_buyer(
             raffle=raffle, contact=contact, numbers=body.numbers, qty=body.qty, by=request.auth
         )

@@ -161,12 +161,17 @@ def test_an_order_for_a_buyer_can_ask_for_random_numbers(api, raffle):
     assert len(response.json()["numbers"]) == 3
 
 
-def test_an_order_for_a_buyer_reuses_the_known_contact(api, raffle, buyer):
+def test_an_order_for_a_buyer_reuses_the_known_contact_and_its_name(api, raffle, buyer):
     response = api.post_json(
-        "/api/v1/orders", {"raffle_id": raffle.pk, "wa_id": buyer.wa_id, "qty": 1}
+        "/api/v1/orders",
+        {"raffle_id": raffle.pk, "wa_id": buyer.wa_id, "name": "Someone else", "qty": 1},
     )
 
-    assert response.json()["buyer"]["id"] == buyer.pk
+    assert response.json()["buyer"] == {
+        "id": buyer.pk,
+        "wa_id": buyer.wa_id,
+        "name": buyer.profile_name,
+    }
 
 
 def test_the_buyer_is_not_messaged_for_an_order_from_another_channel(api, raffle):
