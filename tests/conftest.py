@@ -35,3 +35,17 @@ def fake_graph(settings):
         settings.WHATSAPP_ACCESS_TOKEN = graph.access_token
         settings.WHATSAPP_PHONE_NUMBER_ID = graph.phone_number_id
         yield graph
+
+
+# --- private files (proofs, inbound media) --------------------------------------------------------
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Files a test stores land in its own temporary folder, never in the project's."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private_media"), "base_url": None},
+        },
+    }
+    return tmp_path / "private_media"
