@@ -6,10 +6,12 @@ the bot and n8n obey the same ones.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
@@ -283,16 +285,31 @@ def raffle_tickets(
 
 
 def orders_for_output() -> QuerySet[Order]:
-    """Orders with everything `OrderOut` reads, in a fixed number of queries per page."""
-    return Order.objects.select_related("raffle", "contact").prefetch_related(
-        Prefetch(
-            "order_tickets",
-            queryset=OrderTicket.objects.select_related("ticket").only(
-                "id", "order_id", "ticket__id", "ticket__number"
-            ),
-        ),
-        Prefetch("proofs", queryset=PaymentProof.objects.order_by("-received_at")),
-    )
+    """Orders with the raffle and buyer `OrderOut` reads; see `with_details` for the rest."""
+    return Order.objects.select_related("raffle", "contact")
+
+
+def with_details(orders: Sequence[Order]) -> list[Order]:
+    """Load the numbers and proofs of a page of orders in two queries.
+
+    Cheaper than prefetch_related for a page of 50: numbers come as plain (order, number) rows
+    instead of OrderTicket and TicketNumber objects. `OrderOut` reads `api_numbers` and
+    `api_proofs` when they are set.
+    """
+    orders = list(orders)
+    ids = [order.pk for order in orders]
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for order_id, number in OrderTicket.objects.filter(order_id__in=ids).values_list(
+        "order_id", "ticket__number"
+    ):
+        numbers[order_id].append(number)
+    proofs: dict[int, list[PaymentProof]] = defaultdict(list)
+    for proof in PaymentProof.objects.filter(order_id__in=ids).order_by("-received_at", "-id"):
+        proofs[proof.order_id].append(proof)
+    for order in orders:
+        order.api_numbers = sorted(numbers[order.pk])  # type: ignore[attr-defined]
+        order.api_proofs = proofs[order.pk]  # type: ignore[attr-defined]
+    return orders
 
 
 def filter_orders(orders: QuerySet[Order], filters: OrderFilters) -> QuerySet[Order]:
@@ -317,7 +334,7 @@ def filter_orders(orders: QuerySet[Order], filters: OrderFilters) -> QuerySet[Or
 
 
 def order_output(request: HttpRequest, order_id: int) -> Order:
-    return get_object_or_404(orders_for_output(), pk=order_id)
+    return with_details([get_object_or_404(orders_for_output(), pk=order_id)])[0]
 
 
 @orders_router.get(
@@ -336,7 +353,7 @@ def list_orders(
     require_perm(request, "raffles.view_order")
     forbid_unknown_query(request, filters, page)
     orders = filter_orders(orders_for_output().order_by("-id"), filters)
-    return paginate(request, orders, page)
+    return paginate(request, orders, page, with_details)
 
 
 @orders_router.post(

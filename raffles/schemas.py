@@ -207,16 +207,18 @@ class OrderOut(Schema):
 
     @staticmethod
     def resolve_numbers(obj: Any) -> list[int]:
-        # Uses the prefetched order_tickets when the queryset has them.
-        return sorted(ot.ticket.number for ot in obj.order_tickets.all())
+        # `api_numbers` is loaded for a whole page by raffles.api.with_details.
+        numbers = getattr(obj, "api_numbers", None)
+        return obj.numbers if numbers is None else numbers
 
     @staticmethod
     def resolve_proofs(obj: Any) -> list[Any]:
-        return list(obj.proofs.all())
+        proofs = getattr(obj, "api_proofs", None)
+        return list(obj.proofs.order_by("-received_at", "-id")) if proofs is None else proofs
 
     @staticmethod
     def resolve_has_proof(obj: Any) -> bool:
-        return bool(obj.proofs.all())
+        return bool(OrderOut.resolve_proofs(obj))
 
 
 class OrderFilters(Schema):

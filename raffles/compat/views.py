@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raffles import services
-from raffles.api import availability_data, confirm_order, orders_for_output
+from raffles.api import availability_data, confirm_order, orders_for_output, with_details
 from raffles.compat.representation import dump, schema_serializer
 from raffles.models import Order, OrderStatus, Raffle
 from raffles.schemas import AvailabilityOut, OrderOut
@@ -59,6 +59,10 @@ class OrderList(generics.ListAPIView):
     def get_queryset(self) -> Any:
         return orders_for_output().order_by("-id")
 
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        return None if page is None else with_details(page)
+
 
 class PendingPaymentOrders(OrderList):
     """GET /api/orders/pending-payment"""
@@ -79,7 +83,7 @@ class CancelIn(serializers.Serializer):
 
 
 def _order_response(request: Request, order_id: int) -> Response:
-    order = get_object_or_404(orders_for_output(), pk=order_id)
+    order = with_details([get_object_or_404(orders_for_output(), pk=order_id)])[0]
     return Response(dump(OrderOut, order, request))
 
 
