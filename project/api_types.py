@@ -75,12 +75,13 @@ def _iso_only(value: object) -> object:
     return value
 
 
-def _aware(value: datetime) -> datetime:
-    # A datetime without an offset is taken as UTC, the time zone everything is stored in.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+def _utc(value: datetime) -> datetime:
+    # Without an offset it means UTC, the time zone everything is stored in. Any offset is
+    # converted here: PostgreSQL refuses offsets beyond +/-15:59 that ISO 8601 allows.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-IsoDatetime = Annotated[datetime, Strict(False), BeforeValidator(_iso_only), AfterValidator(_aware)]
+IsoDatetime = Annotated[datetime, Strict(False), BeforeValidator(_iso_only), AfterValidator(_utc)]
 """An input datetime: ISO 8601 only; without an offset it means UTC."""
 
 

@@ -204,3 +204,18 @@ def test_available_status_of_tickets_is_listed(api, raffle):
 
     assert body["count"] == 100
     assert all(t["status"] == TicketStatus.AVAILABLE for t in body["results"])
+
+
+def test_a_draw_time_with_any_iso_offset_is_stored_in_utc(api):
+    response = api.post_json(
+        "/api/v1/raffles",
+        {
+            "title": "T",
+            "ticket_price": "1.00",
+            "max_number": 10,
+            "draw_at": "2030-06-26T23:26:17.4+18:39",
+        },
+    )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["draw_at"] == "2030-06-26T04:47:17.400000+00:00"
