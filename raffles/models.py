@@ -277,6 +277,13 @@ class TicketNumber(models.Model):
                 condition=Q(reserved_by_order__isnull=False),
                 name="ticket_held_by_order",
             ),
+            # The taken numbers of a raffle, in number order, with what availability needs to
+            # tell a lapsed hold: only reserved or sold rows, so it costs nothing to generate.
+            models.Index(
+                fields=["raffle", "number", "status", "reserved_until"],
+                condition=Q(status__in=[TicketStatus.RESERVED, TicketStatus.SOLD]),
+                name="ticket_taken_by_number",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(fields=["raffle", "number"], name="ticket_unique_number"),

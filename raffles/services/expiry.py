@@ -76,23 +76,22 @@ def expire_due(
     on PostgreSQL a batch skips orders another sweeper has locked, on SQLite writers queue."""
     now = now or timezone.now()
     result = ExpiryResult()
-    after = 0
-    while True:
+    due = Order.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now)
+    if raffle_id is not None:
+        due = due.filter(raffle_id=raffle_id)
+    # One read of the candidates (the index on status and deadline covers it), then small
+    # locked batches: re-sorting the remaining candidates for every batch grows quadratically.
+    candidates = list(due.order_by("pk").values_list("pk", flat=True))
+    for i in range(0, len(candidates), batch_size):
         with transaction.atomic():
-            due = Order.objects.filter(status__in=LIVE_STATUSES, expires_at__lte=now, pk__gt=after)
-            if raffle_id is not None:
-                due = due.filter(raffle_id=raffle_id)
             batch = list(
-                due.order_by("pk")
+                due.filter(pk__in=candidates[i : i + batch_size])
+                .order_by("pk")
                 .select_for_update(skip_locked=True, no_key=True)
-                .values_list("pk", flat=True)[:batch_size]
+                .values_list("pk", flat=True)
             )
-            if not batch:
-                return result
-            after = batch[-1]
             result.order_ids.extend(_expire_locked(batch, now=now))
-        if len(batch) < batch_size:
-            return result
+    return result
 
 
 def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> list[Order]:

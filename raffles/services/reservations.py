@@ -68,8 +68,17 @@ def _reserve_specific(
     raffle = _current(raffle)
     wanted = _validated_numbers(raffle, numbers)
     now = timezone.now()
-    order = _open_order(raffle, contact, qty=len(wanted), status=status, now=now)
-    _expire_lapsed_holders(raffle, wanted, now)
+    # Orders whose lapsed holds block these numbers expire together with the buyer's own
+    # lapsed order, in one ascending lock pass (two passes could deadlock with a buyer
+    # doing the same the other way round).
+    order = _open_order(
+        raffle,
+        contact,
+        qty=len(wanted),
+        status=status,
+        now=now,
+        also_expire=_lapsed_holders(raffle, wanted, now),
+    )
     taken = _take_numbers(raffle_id=raffle.pk, numbers=wanted, order=order, until=order.expires_at)
     if taken != len(wanted):
         held = set(_held_numbers(order))
@@ -170,49 +179,72 @@ def _validated_numbers(raffle: Raffle, numbers: Sequence[int]) -> list[int]:
     return sorted(wanted)
 
 
-def _open_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, now) -> Order:
-    """Create the order. The partial unique index (one live order per buyer and raffle)
-    settles two racing requests; on a conflict the buyer's own lapsed order is expired (lazily)
-    and the insert retried once, a live one is reported."""
+def _open_order(
+    raffle: Raffle,
+    contact: Contact,
+    *,
+    qty: int,
+    status: str,
+    now,
+    also_expire: set[int] | frozenset[int] = frozenset(),
+) -> Order:
+    """Create the order, after expiring `also_expire` (lazily). The partial unique index (one
+    live order per buyer and raffle) settles two racing requests; on a conflict with the
+    buyer's own lapsed order, that order expires too and the insert is retried once."""
+    to_expire = set(also_expire)
     for attempt in range(2):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(
-                    raffle=raffle,
-                    contact=contact,
-                    qty=qty,
-                    unit_price=raffle.ticket_price,
-                    total_amount=raffle.ticket_price * qty,
-                    status=status,
-                    expires_at=now + raffle.ttl,
-                )
-        except IntegrityError:
-            existing = (
-                Order.objects.filter(raffle=raffle, contact=contact, status__in=LIVE_STATUSES)
-                .values_list("pk", "expires_at")
-                .first()
-            )
-            if existing is None:
-                if attempt:
-                    raise
-                continue
+        created = _create_order(raffle, contact, qty=qty, status=status, now=now)
+        if created is not None:
+            if to_expire:
+                expire_orders(order_ids=to_expire, now=now)
+            return created
+        existing = (
+            Order.objects.filter(raffle=raffle, contact=contact, status__in=LIVE_STATUSES)
+            .values_list("pk", "expires_at")
+            .first()
+        )
+        if existing is not None:
             pk, expires_at = existing
             if expires_at is None or expires_at > now or attempt:
-                raise LiveOrderExists(order_id=pk) from None
-            expire_orders(order_ids=[pk], now=now)
-    raise AssertionError("unreachable")
+                raise LiveOrderExists(order_id=pk)
+            to_expire.add(pk)
+        expire_orders(order_ids=to_expire, now=now)
+        to_expire = set()
+    raise LiveOrderExists(order_id=existing[0] if existing else 0)
+
+
+def _create_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, now) -> Order | None:
+    try:
+        with transaction.atomic():
+            return Order.objects.create(
+                raffle=raffle,
+                contact=contact,
+                qty=qty,
+                unit_price=raffle.ticket_price,
+                total_amount=raffle.ticket_price * qty,
+                status=status,
+                expires_at=now + raffle.ttl,
+            )
+    except IntegrityError:
+        return None
+
+
+def _lapsed_holders(raffle: Raffle, numbers: Sequence[int], now: datetime) -> set[int]:
+    """Orders whose lapsed reservations hold any of `numbers`."""
+    return set(
+        TicketNumber.objects.filter(
+            raffle=raffle,
+            number__in=list(numbers),
+            status=TicketStatus.RESERVED,
+            reserved_until__lte=now,
+        ).values_list("reserved_by_order_id", flat=True)
+    )
 
 
 def _expire_lapsed_holders(raffle: Raffle, numbers: Sequence[int], now: datetime) -> None:
     """Lazy expiry: orders whose lapsed reservations hold any of `numbers` expire now, in the
     caller's transaction, so their numbers can be taken."""
-    holders = TicketNumber.objects.filter(
-        raffle=raffle,
-        number__in=list(numbers),
-        status=TicketStatus.RESERVED,
-        reserved_until__lte=now,
-    ).values_list("reserved_by_order_id", flat=True)
-    holder_ids = set(holders)
+    holder_ids = _lapsed_holders(raffle, numbers, now)
     if holder_ids:
         expire_orders(order_ids=holder_ids, now=now)
 
