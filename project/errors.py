@@ -20,6 +20,8 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from raffles.errors import RaffleError
+
 logger = logging.getLogger(__name__)
 
 # The code used for each HTTP status when the exception carries no code of its own.
@@ -44,8 +46,7 @@ class ErrorOut(Schema):
     code: str = Field(description="Stable machine-readable code, e.g. `tickets_taken`.")
     detail: str = Field(description="Human-readable explanation.")
     extra: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Data for the caller, e.g. `numbers` for `tickets_taken`.",
+        description="Data for the caller, e.g. `numbers` for `tickets_taken`; may be empty."
     )
 
 
@@ -61,14 +62,6 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     # Error data may hold exceptions, Decimals or lazy strings: never fail while reporting one.
     return json.loads(json.dumps(value, default=str))
-
-
-def _raffle_error_class() -> type[Exception] | None:
-    try:
-        from raffles.errors import RaffleError
-    except ImportError:  # the raffles app has not landed yet
-        return None
-    return RaffleError
 
 
 def raffle_error_status(exc: Exception) -> int:
@@ -105,8 +98,7 @@ def is_bad_input(exc: Exception) -> bool:
 
 def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception raised while serving an API call to (status, error body)."""
-    raffle_error = _raffle_error_class()
-    if raffle_error is not None and isinstance(exc, raffle_error):
+    if isinstance(exc, RaffleError):
         return raffle_error_status(exc), raffle_error_body(exc)
     if isinstance(exc, NinjaValidationError):
         errors = validation_errors(exc.errors)
