@@ -158,7 +158,10 @@ def register_exception_handlers(api: NinjaAPI) -> None:
 
     def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
         status, body = status_and_body(exc)
-        return api.create_response(request, body, status=status)
+        response = api.create_response(request, body, status=status)
+        if status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
 
     for exc_class in (Exception, Http404, HttpError, NinjaValidationError):
         api.add_exception_handler(exc_class, handle)
@@ -181,7 +184,11 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
             headers["Retry-After"] = str(int(exc.wait))
         if isinstance(exc, exceptions.ValidationError):
             status = 422
-            body = error_body("validation_error", "The request is not valid.", _drf_errors(exc))
+            request = context.get("request")
+            where = "query" if getattr(request, "method", "GET") == "GET" else "body"
+            body = error_body(
+                "validation_error", "The request is not valid.", _drf_errors(exc, where)
+            )
         elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
             body = error_body("not_authenticated", str(exc.detail))
         else:
@@ -192,12 +199,12 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
     return Response(body, status=status)
 
 
-def _drf_errors(exc: Any) -> dict[str, Any]:
+def _drf_errors(exc: Any, where: str) -> dict[str, Any]:
     detail = exc.detail
     if isinstance(detail, dict):
         return {
             "errors": [
-                {"loc": ["body", k], "msg": str(v[0] if v else "")} for k, v in detail.items()
+                {"loc": [where, k], "msg": str(v[0] if v else "")} for k, v in detail.items()
             ]
         }
-    return {"errors": [{"loc": ["body"], "msg": str(m)} for m in detail]}
+    return {"errors": [{"loc": [where], "msg": str(m)} for m in detail]}

@@ -27,6 +27,7 @@ def test_no_token_is_401_with_the_error_body(anonymous):
     response = anonymous.get(CONTACTS)
 
     assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
     assert response.json() == {
         "code": "not_authenticated",
         "detail": "Authentication required.",

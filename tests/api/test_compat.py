@@ -52,6 +52,7 @@ def test_an_invalid_filter_is_422_with_the_error_body(drf):
 
     assert response.status_code == 422
     assert response.json()["code"] == "validation_error"
+    assert response.json()["extra"]["errors"][0]["loc"] == ["query", "status"]
 
 
 def test_the_drf_list_pages_with_next(drf, make_order):
