@@ -6,3 +6,22 @@ class ConversationConfig(AppConfig):
 
     name = "conversation"
     verbose_name = "Conversation"
+
+    def ready(self) -> None:
+        # Signals connect the apps: raffles and the transport announce facts, the bot words them.
+        from conversation import notifications
+        from raffles import signals as raffle_signals
+        from whatsapp import signals as whatsapp_signals
+
+        raffle_signals.order_status_changed.connect(
+            notifications.on_order_status_changed, dispatch_uid="conversation.status_changed"
+        )
+        raffle_signals.orders_expired.connect(
+            notifications.on_orders_expired, dispatch_uid="conversation.orders_expired"
+        )
+        raffle_signals.proof_rejected.connect(
+            notifications.on_proof_rejected, dispatch_uid="conversation.proof_rejected"
+        )
+        whatsapp_signals.media_stored.connect(
+            notifications.on_media_stored, dispatch_uid="conversation.media_stored"
+        )

@@ -215,6 +215,14 @@ RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
 
+# --- Conversation (the bot) -------------------------------------------------------------------
+WHATSAPP_INBOUND_HANDLER = env.str(
+    "WHATSAPP_INBOUND_HANDLER", default="conversation.handler.handle_inbound"
+)
+# Minutes before a payment deadline at which a buyer without a proof gets one reminder.
+CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
+PERIODIC_COMMANDS += [("remind_pending_orders", 60)]
+
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

@@ -9,11 +9,7 @@ from raffles.models import Order, OrderStatus, TicketNumber, TicketStatus
 from tests.admin.conftest import make_buyer, pending_order_with_proof
 from tests.support.browser import screenshot
 
-# serialized_rollback keeps the data migrations (the Cashier group) across transactional tests.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, live_server, username: str, password: str) -> None:

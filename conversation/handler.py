@@ -1,0 +1,86 @@
+"""The inbound handler the transport calls (settings.WHATSAPP_INBOUND_HANDLER).
+
+It loads the buyer's conversation, lets the state machine decide, stores the new state and
+queues the one reply, all in the transaction that marks the message processed: if anything
+fails, nothing is half-done and the transport keeps the message as FAILED for a retry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversation.inventory import RafflesInventory
+from conversation.machine import Inbound, InboundKind, Machine
+from conversation.services import conversation_for
+from whatsapp.models import InboundMessage, MessageType
+from whatsapp.services.outbound import queue_message
+
+__all__ = ["answering", "handle_inbound", "inbound_from"]
+
+# The contact whose message is being answered right now. Inventory changes made during the
+# buyer's own turn (an expiry found at confirm time) are answered by the machine itself, so
+# the notification receivers stay quiet about them.
+_answering: contextvars.ContextVar[int | None] = contextvars.ContextVar("answering", default=None)
+
+
+def answering() -> int | None:
+    """The id of the contact whose message is being handled, if any."""
+    return _answering.get()
+
+
+@contextlib.contextmanager
+def _answering_contact(contact_id: int) -> Iterator[None]:
+    token = _answering.set(contact_id)
+    try:
+        yield
+    finally:
+        _answering.reset(token)
+
+
+_TAPS = {MessageType.INTERACTIVE, MessageType.BUTTON}
+_MEDIA = {MessageType.IMAGE, MessageType.DOCUMENT}
+
+
+def inbound_from(message: InboundMessage) -> Inbound:
+    """The machine's view of a stored message (Meta's many shapes reduced to four kinds)."""
+    kind = message.msg_type
+    if kind == MessageType.TEXT and message.text.strip():
+        return Inbound(kind=InboundKind.TEXT, text=message.text)
+    if kind in _TAPS and message.reply_id:
+        return Inbound(
+            kind=InboundKind.TAP,
+            reply_id=message.reply_id,
+            text=message.reply_title or message.text,
+        )
+    if kind in _MEDIA and message.media_id:
+        return Inbound(
+            kind=InboundKind.MEDIA, media_id=message.media_id, mime_type=message.media_mime_type
+        )
+    # Reactions carry the reacted message's id in reply_id: they are never taps.
+    return Inbound(kind=InboundKind.OTHER)
+
+
+def handle_inbound(message: InboundMessage) -> None:
+    """Answer one stored inbound message: decide, store the state, queue one reply."""
+    contact = message.contact
+    with _answering_contact(contact.pk), transaction.atomic():
+        conversation = conversation_for(contact=contact, lock=True)
+        machine = Machine(inventory=RafflesInventory(), contact=contact, now=timezone.now())
+        turn = machine.step(
+            state=conversation.state, context=conversation.context, inbound=inbound_from(message)
+        )
+        conversation.state = turn.state
+        conversation.context = turn.context
+        conversation.save(update_fields=["state", "context", "updated_at"])
+        if turn.reply is not None:
+            queue_message(contact=contact, message=turn.reply)
+        if inbound_from(message).kind == InboundKind.MEDIA:
+            # A handler retried after the download finished: the file is already here.
+            from conversation.notifications import attach_stored_file
+
+            attach_stored_file(message)

@@ -1,0 +1,206 @@
+"""Telling buyers about changes they did not make: operator decisions and expiries.
+
+Receivers of the raffles signals (connected in `ConversationConfig.ready`). They run inside the
+transaction that made the change, so the message is queued only if the change commits. Changes
+the buyer made in the chat were already answered there and are not repeated. A receiver never
+breaks the operator's action: its work runs in a savepoint and a failure is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversation import replies
+from conversation.handler import answering
+from conversation.models import Conversation, ConversationState
+from conversation.services import conversation_for
+from whatsapp.outgoing import OutgoingMessage
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "attach_stored_file",
+    "on_media_stored",
+    "on_order_status_changed",
+    "on_orders_expired",
+    "on_proof_rejected",
+]
+
+# States in which the buyer is not in the middle of something else: a notification may move
+# them to where the news leaves them.
+_IDLE = {ConversationState.MENU, ConversationState.DONE}
+
+
+def _isolated(receiver: Callable[..., None]) -> Callable[..., None]:
+    """Run a receiver in a savepoint; a bug here must not undo the operator's change."""
+
+    @functools.wraps(receiver)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            with transaction.atomic():
+                receiver(*args, **kwargs)
+        except Exception:
+            logger.exception("buyer notification failed (%s)", receiver.__name__)
+
+    return wrapper
+
+
+def _about(conversation: Conversation, order: Any) -> bool:
+    return conversation.context.get("order_id") == order.pk
+
+
+def _tell(
+    order: Any,
+    message: OutgoingMessage,
+    *,
+    state: ConversationState,
+    context: dict[str, Any],
+    always_move: bool = False,
+) -> None:
+    """Queue `message` to the order's buyer and move their conversation if it concerns this
+    order (or they are idle, or `always_move`)."""
+    from whatsapp.services.outbound import queue_message
+
+    contact = order.contact
+    conversation = conversation_for(contact=contact, lock=True)
+    if always_move or _about(conversation, order) or conversation.state in _IDLE:
+        conversation.state = state
+        conversation.context = context
+        conversation.save(update_fields=["state", "context", "updated_at"])
+    queue_message(contact=contact, message=message)
+
+
+@_isolated
+def on_order_status_changed(
+    sender: Any,
+    *,
+    order: Any,
+    old: str | None,
+    new: str,
+    source: str,
+    note: str = "",
+    **kwargs: Any,
+) -> None:
+    from raffles.models import ChangeSource, OrderStatus
+
+    # The buyer's own changes were answered in the chat; a new order taken by an operator for
+    # another channel is not announced; a rejected proof (old == new) has its own signal.
+    if source == ChangeSource.BUYER or old is None or old == new:
+        return
+    if answering() == order.contact_id:
+        return
+    if new == OrderStatus.PAID:
+        _tell(
+            order,
+            replies.notify_paid(order=order),
+            state=ConversationState.DONE,
+            context={"order_id": order.pk, "raffle_id": order.raffle_id},
+        )
+    elif new == OrderStatus.CANCELLED:
+        _tell(
+            order,
+            replies.notify_cancelled(order=order, reason=order.cancel_reason or note),
+            state=ConversationState.MENU,
+            context={},
+        )
+
+
+@_isolated
+def on_proof_rejected(sender: Any, *, proof: Any, order: Any, reason: str, **kwargs: Any) -> None:
+    if answering() == order.contact_id:
+        return
+    if order.is_live:
+        _tell(
+            order,
+            replies.notify_proof_rejected(order=order, reason=reason),
+            state=ConversationState.WAIT_PROOF,
+            context={"order_id": order.pk, "raffle_id": order.raffle_id},
+        )
+    else:
+        _tell(
+            order,
+            replies.notify_proof_rejected_closed(order=order, reason=reason),
+            state=ConversationState.MENU,
+            context={},
+        )
+
+
+@_isolated
+def on_orders_expired(
+    sender: Any,
+    *,
+    orders: Sequence[Any] = (),
+    order_ids: Sequence[int] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Each buyer is told their reservation expired. The wording names the raffle, not the
+    numbers, so a sweep of thousands of orders is one INSERT per raffle (the outbox writes
+    each distinct message set-based) and no Order instance is loaded."""
+    from raffles.models import Order, Raffle
+    from whatsapp.models import Contact
+    from whatsapp.services.outbound import queue_messages
+
+    ids = list(order_ids) if order_ids is not None else [order.pk for order in orders]
+    if not ids:
+        return
+    rows = list(
+        Order.objects.filter(pk__in=ids)
+        .exclude(contact_id=answering() or 0)
+        .values_list("pk", "raffle_id", "contact_id", "contact__wa_id")
+    )
+    if not rows:
+        return
+    raffles = Raffle.objects.in_bulk({raffle_id for _, raffle_id, _, _ in rows})
+    wording = {pk: replies.notify_expired_in(raffle=raffle) for pk, raffle in raffles.items()}
+    queue_messages(
+        items=[
+            (Contact(pk=contact_id, wa_id=wa_id), wording[raffle_id])
+            for _, raffle_id, contact_id, wa_id in rows
+        ]
+    )
+    # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
+    # and locked first (this may run inside another buyer's reservation).
+    Conversation.objects.filter(
+        contact_id__in={contact_id for _, _, contact_id, _ in rows},
+        context__order_id__in=[pk for pk, _, _, _ in rows],
+    ).exclude(state=ConversationState.DONE).update(
+        state=ConversationState.MENU, context={}, updated_at=timezone.now()
+    )
+
+
+def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
+    # Not isolated: if the file cannot be attached the transport marks the download FAILED and
+    # re-drives it, which is what we want for a payment proof.
+    attach_stored_file(message)
+
+
+def attach_stored_file(message: Any) -> None:
+    """Give the buyer's payment proof its file once the transport has downloaded it."""
+    from raffles.models import PaymentProof
+    from raffles.services import store_proof_file
+
+    if not message.media_id or not message.media_file:
+        return
+    proof = (
+        PaymentProof.objects.filter(media_id=message.media_id, order__contact_id=message.contact_id)
+        .order_by("-received_at")
+        .first()
+    )
+    if proof is None or proof.file:
+        return
+    message.media_file.open("rb")
+    try:
+        content = message.media_file.read()
+    finally:
+        message.media_file.close()
+    extension = message.media_file.name.rsplit(".", 1)[-1] if "." in message.media_file.name else ""
+    filename = message.media_filename or f"proof-{proof.pk}.{extension or 'bin'}"
+    store_proof_file(
+        proof=proof, content=content, mime_type=message.media_mime_type, filename=filename
+    )

@@ -1,0 +1,51 @@
+"""One reminder per order, a few minutes before its payment deadline, to buyers with no proof."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conversation import replies
+from conversation.models import Conversation
+
+__all__ = ["remind_pending_orders"]
+
+
+def remind_pending_orders(
+    *, now: dt.datetime | None = None, lead: dt.timedelta | None = None
+) -> int:
+    """Queue a reminder for every PENDING_PAYMENT order due within `lead` that has no proof
+    waiting and was not reminded yet. Returns how many were queued. Safe to run twice at once:
+    each reminder is claimed with a conditional UPDATE of the buyer's conversation first."""
+    from raffles.models import Order, OrderStatus, ProofStatus
+    from whatsapp.services.outbound import queue_messages
+
+    now = now or timezone.now()
+    lead = lead or dt.timedelta(minutes=settings.CONVERSATION_REMINDER_MINUTES)
+    due = (
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT, expires_at__gt=now, expires_at__lte=now + lead
+        )
+        .exclude(proofs__status=ProofStatus.PENDING)
+        .exclude(contact__conversation__reminder_sent_for=F("pk"))
+        .select_related("raffle", "contact")
+        .order_by("expires_at")
+    )
+    items = []
+    with transaction.atomic():
+        for order in due:
+            Conversation.objects.get_or_create(contact=order.contact)
+            claimed = (
+                Conversation.objects.filter(contact=order.contact)
+                .exclude(reminder_sent_for=order.pk)
+                .update(reminder_sent_for=order.pk, updated_at=now)
+            )
+            if claimed:
+                items.append((order.contact, replies.deadline_reminder(order=order, now=now)))
+        if items:
+            queue_messages(items=items)
+    return len(items)

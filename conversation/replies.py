@@ -1,0 +1,618 @@
+"""Everything the bot says, in one place, through Django's translation functions.
+
+Each function returns one reply (a text, buttons or a list) built for WhatsApp's limits: at most
+three buttons with titles up to 20 characters, lists up to 10 rows. English is the default; an
+operator changes wording or language here (or in a translation catalogue) and nowhere else.
+Objects are read by attribute (raffle.title, order.total_amount, ...), never changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from conversation.actions import Action, tap_id
+from whatsapp.outgoing import (
+    Button,
+    ButtonsMessage,
+    ListMessage,
+    ListRow,
+    ListSection,
+    OutgoingMessage,
+    TextMessage,
+)
+
+# Raffles per list page when they do not all fit: 8 raffles + "More" + "My tickets" = 10 rows.
+PAGE_SIZE = 8
+LIST_ROWS = 10
+_BODY_LIMIT = 1024  # buttons and list bodies
+_TEXT_LIMIT = 4096
+
+
+# --- formatting helpers ------------------------------------------------------------------------
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters with an ellipsis, so titles never break WhatsApp's limits."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def money(amount: Decimal | int | str, currency: str) -> str:
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    return f"{value:,.2f} {currency}"
+
+
+def when(moment: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
+    """A deadline in the operator's time zone: "14:35" today, "Mon 23 Nov 14:35" otherwise."""
+    if moment is None:
+        return _("no deadline")
+    local = timezone.localtime(moment)
+    today = timezone.localtime(now or timezone.now()).date()
+    zone = local.tzname() or ""
+    pattern = "%H:%M" if local.date() == today else "%a %d %b %H:%M"
+    text = local.strftime(pattern)
+    return f"{text} {zone}".strip()
+
+
+def numbers_of(order: Any) -> list[int]:
+    numbers = order.numbers
+    return list(numbers() if callable(numbers) else numbers)
+
+
+def number_list(raffle: Any, numbers: Iterable[int], *, limit: int = 60) -> str:
+    """ "05, 07, 12", cut after `limit` numbers with a count of the rest."""
+    numbers = list(numbers)
+    shown = ", ".join(raffle.format_number(n) for n in numbers[:limit])
+    rest = len(numbers) - limit
+    if rest > 0:
+        shown += " " + ngettext("and %(n)d more", "and %(n)d more", rest) % {"n": rest}
+    return shown
+
+
+def join(*parts: str, limit: int = _BODY_LIMIT) -> str:
+    text = "\n\n".join(part.strip() for part in parts if part and part.strip())
+    return clip_block(text, limit)
+
+
+def clip_block(text: str, limit: int) -> str:
+    """Like `clip` but keeps line breaks (bodies are multi-line)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def say(*parts: str) -> TextMessage:
+    return TextMessage(body=join(*parts, limit=_TEXT_LIMIT))
+
+
+def _buttons(body: str, buttons: Sequence[tuple[str, str]]) -> ButtonsMessage:
+    return ButtonsMessage(
+        body=clip_block(body, _BODY_LIMIT),
+        buttons=[Button(id=bid, title=clip(title, 20)) for bid, title in buttons[:3]],
+    )
+
+
+def _status_label(status: str) -> str:
+    labels = {
+        "DRAFT": _("reserved, not confirmed"),
+        "PENDING_PAYMENT": _("waiting for payment"),
+        "PAID": _("paid"),
+        "CANCELLED": _("cancelled"),
+        "EXPIRED": _("expired"),
+    }
+    return labels.get(str(status), str(status).lower())
+
+
+def _order_status(order: Any) -> str:
+    # A pending order without a deadline has a proof waiting for review (its clock stopped).
+    if str(order.status) == "PENDING_PAYMENT" and getattr(order, "expires_at", 1) is None:
+        return _("payment being checked")
+    return _status_label(order.status)
+
+
+# --- menu --------------------------------------------------------------------------------------
+def no_raffles(*, prefix: str = "") -> TextMessage:
+    return say(
+        prefix,
+        _(
+            "There are no raffles open right now. Thank you for your interest! "
+            "Write to us again later, or send MENU to check."
+        ),
+    )
+
+
+def raffle_summary(raffle: Any, left: int) -> str:
+    lines = [
+        f"*{raffle.title}*",
+        _("Price: %(price)s per number") % {"price": money(raffle.ticket_price, raffle.currency)},
+        ngettext("%(left)d number left", "%(left)d numbers left", left) % {"left": left},
+    ]
+    if getattr(raffle, "draw_at", None):
+        lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at)})
+    if getattr(raffle, "description", ""):
+        lines.append(clip(raffle.description, 300))
+    return "\n".join(lines)
+
+
+def menu(
+    *, raffles: Sequence[tuple[Any, int]], page: int = 0, prefix: str = ""
+) -> ListMessage | TextMessage:
+    """The active raffles as a list (title, price, numbers left), plus "My tickets".
+
+    With more raffles than fit in ten rows, each page shows PAGE_SIZE raffles and a "More" row.
+    """
+    if not raffles:
+        return no_raffles(prefix=prefix)
+    if len(raffles) + 1 <= LIST_ROWS:
+        shown, has_more = list(raffles), False
+    else:
+        start = page * PAGE_SIZE
+        shown = list(raffles[start : start + PAGE_SIZE])
+        has_more = start + PAGE_SIZE < len(raffles)
+    rows = [
+        ListRow(
+            id=tap_id(Action.RAFFLE, raffle.pk),
+            title=clip(raffle.title, 24),
+            description=clip(
+                _("%(price)s · %(left)s")
+                % {
+                    "price": money(raffle.ticket_price, raffle.currency),
+                    "left": (
+                        ngettext("%(n)d number left", "%(n)d numbers left", left) % {"n": left}
+                        if left
+                        else _("sold out")
+                    ),
+                },
+                72,
+            ),
+        )
+        for raffle, left in shown
+    ]
+    if has_more:
+        rows.append(
+            ListRow(
+                id=tap_id(Action.PAGE, page + 1),
+                title=_("More raffles"),
+                description=_("Show the next raffles"),
+            )
+        )
+    elif page > 0:
+        rows.append(ListRow(id=tap_id(Action.PAGE, 0), title=_("Back to the start")))
+    rows.append(
+        ListRow(id=tap_id(Action.MINE), title=_("My tickets"), description=_("Your orders"))
+    )
+    return ListMessage(
+        body=join(prefix, _("Which raffle would you like to play? Tap *Raffles* to choose.")),
+        button=_("Raffles"),
+        sections=[ListSection(title=clip(_("Open raffles"), 24), rows=rows)],
+    )
+
+
+def choose_mode(*, raffle: Any, left: int, prefix: str = "") -> ButtonsMessage:
+    return _buttons(
+        join(
+            prefix,
+            raffle_summary(raffle, left),
+            _("Would you like to pick your numbers or get random ones?"),
+        ),
+        [
+            (tap_id(Action.MODE, "pick", raffle.pk), _("Pick my numbers")),
+            (tap_id(Action.MODE, "random", raffle.pk), _("Random numbers")),
+            (tap_id(Action.MINE), _("My tickets")),
+        ],
+    )
+
+
+def live_order_offer(*, order: Any, prefix: str = "") -> ButtonsMessage:
+    raffle = order.raffle
+    return _buttons(
+        join(
+            prefix,
+            _(
+                "You have an order in progress: #%(id)s for *%(raffle)s*, numbers %(numbers)s "
+                "(%(status)s). Continue with it, or cancel it to start another?"
+            )
+            % {
+                "id": order.pk,
+                "raffle": raffle.title,
+                "numbers": number_list(raffle, numbers_of(order)),
+                "status": _order_status(order),
+            },
+        ),
+        [
+            (tap_id(Action.CONTINUE, order.pk), _("Continue")),
+            (tap_id(Action.CANCEL, order.pk), _("Cancel order")),
+        ],
+    )
+
+
+def my_tickets(*, orders: Sequence[Any], prefix: str = "") -> TextMessage:
+    if not orders:
+        return say(prefix, _("You have no orders yet. Send MENU to see the raffles."))
+    lines = [_("*Your orders*")]
+    for order in orders:
+        lines.append(
+            _("#%(id)s %(raffle)s: %(numbers)s — %(status)s")
+            % {
+                "id": order.pk,
+                "raffle": order.raffle.title,
+                "numbers": number_list(order.raffle, numbers_of(order), limit=20),
+                "status": _order_status(order),
+            }
+        )
+    return say(prefix, "\n".join(lines), _("Send MENU to see the raffles."))
+
+
+def raffle_closed(*, prefix: str = "") -> str:
+    return join(prefix, _("That raffle is not open any more."))
+
+
+def sold_out(*, raffle: Any) -> str:
+    return _("Sorry, *%(raffle)s* is sold out.") % {"raffle": raffle.title}
+
+
+# --- choosing numbers --------------------------------------------------------------------------
+def _qty_options(most: int) -> list[int]:
+    options = [n for n in (1, 2, 5) if n <= most]
+    if most not in options and len(options) < 3:
+        options.append(most)
+    return options
+
+
+def ask_quantity(*, raffle: Any, most: int, prefix: str = "") -> ButtonsMessage:
+    body = join(
+        prefix,
+        _("How many numbers would you like? (1-%(max)d) Tap one or type the amount.")
+        % {"max": most},
+    )
+    return _buttons(body, [(tap_id(Action.QTY, raffle.pk, n), str(n)) for n in _qty_options(most)])
+
+
+def quantity_out_of_range(*, most: int) -> str:
+    return _("Please choose between 1 and %(max)d numbers.") % {"max": most}
+
+
+def ask_numbers(*, raffle: Any, most: int, prefix: str = "") -> TextMessage:
+    return say(
+        prefix,
+        _(
+            "Which numbers would you like? From %(low)s to %(high)s, up to %(max)d per order.\n"
+            "Type them like: %(example)s"
+        )
+        % {
+            "low": raffle.format_number(raffle.min_number),
+            "high": raffle.format_number(raffle.max_number),
+            "max": most,
+            "example": "7, 12, 30-32",
+        },
+    )
+
+
+def numbers_unreadable(*, junk: Sequence[str]) -> str:
+    return _("I couldn't read %(junk)s as numbers. Type numbers like: 7, 12, 30-32") % {
+        "junk": ", ".join(f"\u201c{clip(piece, 20)}\u201d" for piece in junk[:5])
+    }
+
+
+def numbers_missing() -> str:
+    return _("Please type the numbers you want, like: 7, 12, 30-32")
+
+
+def numbers_out_of_range(*, raffle: Any, numbers: Sequence[int]) -> str:
+    return _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.") % {
+        "numbers": number_list(raffle, numbers, limit=10),
+        "low": raffle.format_number(raffle.min_number),
+        "high": raffle.format_number(raffle.max_number),
+    }
+
+
+def too_many_numbers(*, most: int) -> str:
+    return ngettext(
+        "You can take at most %(max)d number per order.",
+        "You can take at most %(max)d numbers per order.",
+        most,
+    ) % {"max": most}
+
+
+def numbers_taken(*, raffle: Any, taken: Sequence[int], suggestions: Sequence[int]) -> TextMessage:
+    parts = [
+        ngettext(
+            "Sorry, %(numbers)s is already taken. Nothing was reserved.",
+            "Sorry, %(numbers)s are already taken. Nothing was reserved.",
+            len(taken),
+        )
+        % {"numbers": number_list(raffle, taken, limit=20)}
+    ]
+    if suggestions:
+        parts.append(
+            _("Still available, for example: %(numbers)s.")
+            % {"numbers": number_list(raffle, suggestions)}
+        )
+    parts.append(_("Please send the numbers you want."))
+    return say(*parts)
+
+
+def not_enough_left(*, left: int) -> str:
+    return ngettext("Only %(left)d number is left.", "Only %(left)d numbers are left.", left) % {
+        "left": left
+    }
+
+
+# --- reservation and payment -------------------------------------------------------------------
+def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None = None):
+    raffle = order.raffle
+    numbers = numbers_of(order)
+    body = join(
+        prefix,
+        ngettext(
+            "Reserved for you in *%(raffle)s*: number %(numbers)s.",
+            "Reserved for you in *%(raffle)s*: numbers %(numbers)s.",
+            len(numbers),
+        )
+        % {"raffle": raffle.title, "numbers": number_list(raffle, numbers)},
+        _("Total: %(total)s") % {"total": money(order.total_amount, raffle.currency)},
+        _("Please confirm before %(deadline)s or the numbers are released.")
+        % {"deadline": when(order.expires_at, now=now)},
+    )
+    return _buttons(
+        body,
+        [
+            (tap_id(Action.CONFIRM, order.pk), _("Confirm")),
+            (tap_id(Action.CANCEL, order.pk), _("Cancel")),
+        ],
+    )
+
+
+def confirm_hint(*, order: Any, now: dt.datetime | None = None) -> ButtonsMessage:
+    return confirm_reservation(order=order, prefix=_("Please tap *Confirm* or *Cancel*."), now=now)
+
+
+def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | None = None):
+    raffle = order.raffle
+    return say(
+        prefix,
+        _("Order #%(id)s confirmed: %(numbers)s, total %(total)s.")
+        % {
+            "id": order.pk,
+            "numbers": number_list(raffle, numbers_of(order)),
+            "total": money(order.total_amount, raffle.currency),
+        },
+        (raffle.payment_instructions or "").strip(),
+        _("Send a photo or PDF of your transfer here before %(deadline)s and we will check it.")
+        % {"deadline": when(order.expires_at, now=now)},
+    )
+
+
+def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage:
+    raffle = order.raffle
+    return say(
+        _(
+            "I'm waiting for a photo or PDF of your transfer for order #%(id)s "
+            "(%(total)s). Please send it before %(deadline)s."
+        )
+        % {
+            "id": order.pk,
+            "total": money(order.total_amount, raffle.currency),
+            "deadline": when(order.expires_at, now=now),
+        },
+        _("Send CANCEL to cancel the order, HELP for help."),
+    )
+
+
+def deadline_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage:
+    raffle = order.raffle
+    return say(
+        _(
+            "Reminder: your numbers %(numbers)s in *%(raffle)s* are held until %(deadline)s. "
+            "Send a photo or PDF of your transfer (%(total)s) before then to keep them."
+        )
+        % {
+            "numbers": number_list(raffle, numbers_of(order)),
+            "raffle": raffle.title,
+            "deadline": when(order.expires_at, now=now),
+            "total": money(order.total_amount, raffle.currency),
+        }
+    )
+
+
+def proof_received(*, order: Any, late: bool = False) -> TextMessage:
+    parts = [
+        _("Thank you! We received your payment proof for order #%(id)s.") % {"id": order.pk},
+        _("It is being reviewed; we will message you when it is checked."),
+    ]
+    if late:
+        parts.insert(
+            1,
+            _(
+                "It arrived after the deadline, so an operator will decide whether the "
+                "numbers can still be yours."
+            ),
+        )
+    return say(*parts)
+
+
+def proof_added(*, order: Any) -> TextMessage:
+    return say(
+        _("Got it: this file was added to your payment proof for order #%(id)s.")
+        % {"id": order.pk},
+        _("It is being reviewed; we will message you when it is checked."),
+    )
+
+
+def proof_already_received(*, order: Any) -> TextMessage:
+    return say(
+        _("Your payment proof for order #%(id)s is being reviewed.") % {"id": order.pk},
+        _("Send MENU to see the raffles."),
+    )
+
+
+# --- cancelling, expiry, stale taps ------------------------------------------------------------
+def order_cancelled(*, order: Any) -> str:
+    numbers = numbers_of(order)
+    return ngettext(
+        "Order #%(id)s is cancelled and its number %(numbers)s was released.",
+        "Order #%(id)s is cancelled and its numbers %(numbers)s were released.",
+        len(numbers),
+    ) % {"id": order.pk, "numbers": number_list(order.raffle, numbers)}
+
+
+def nothing_to_cancel() -> str:
+    return _("You have no order in progress to cancel.")
+
+
+def reservation_expired(
+    *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
+) -> str:
+    raffle = raffle or order.raffle
+    numbers = list(numbers) if numbers is not None else numbers_of(order)
+    return ngettext(
+        "Your reservation #%(id)s expired and number %(numbers)s was released. "
+        "Send MENU to start again.",
+        "Your reservation #%(id)s expired and the numbers %(numbers)s were released. "
+        "Send MENU to start again.",
+        len(numbers),
+    ) % {"id": order.pk, "numbers": number_list(raffle, numbers)}
+
+
+def order_gone() -> str:
+    return _("I can't find that order any more.")
+
+
+def stale_order(*, order: Any) -> str:
+    """A button from an old message whose order has moved on: say where it stands instead."""
+    status = str(order.status)
+    if status == "PAID":
+        return _("Order #%(id)s is already paid. Your numbers: %(numbers)s.") % {
+            "id": order.pk,
+            "numbers": number_list(order.raffle, numbers_of(order)),
+        }
+    if status == "CANCELLED":
+        return _("Order #%(id)s was cancelled.") % {"id": order.pk}
+    if status == "EXPIRED":
+        return reservation_expired(order=order)
+    return _("Order #%(id)s is %(status)s.") % {"id": order.pk, "status": _status_label(status)}
+
+
+def refused(*, message: str) -> str:
+    """A refusal from the inventory we have no special wording for."""
+    return _("Sorry, that didn't work: %(reason)s") % {"reason": message}
+
+
+# --- help and fallbacks ------------------------------------------------------------------------
+def help_text() -> str:
+    return _(
+        "I sell raffle numbers. Choose a raffle, pick your numbers or get random ones, confirm, "
+        "then send a photo or PDF of your transfer.\n"
+        "Send MENU for the raffles, CANCEL to cancel your order, HELP for this message."
+    )
+
+
+def help_message(*, hint: str) -> TextMessage:
+    return say(help_text(), hint)
+
+
+def hint_for(state: str) -> str:
+    """What the bot is waiting for in each state, for HELP and unknown input."""
+    hints = {
+        "MENU": _("Send MENU to see the raffles."),
+        "CHOOSE_MODE": _("Tap *Pick my numbers* or *Random numbers*."),
+        "ASK_QTY": _("Type how many numbers you would like, for example 2."),
+        "ASK_PICK_NUMBERS": _("Type the numbers you want, for example 7, 12, 30-32."),
+        "CONFIRM_RESERVATION": _("Tap *Confirm* to keep your numbers or *Cancel*."),
+        "WAIT_PROOF": _("Send a photo or PDF of your transfer."),
+        "DONE": _("Send MENU to see the raffles."),
+    }
+    return hints.get(state, hints["MENU"])
+
+
+def didnt_understand() -> str:
+    return _("Sorry, I didn't understand that.")
+
+
+def not_understood(*, state: str) -> TextMessage:
+    return say(didnt_understand(), hint_for(state))
+
+
+def unsupported(*, state: str) -> TextMessage:
+    return say(_("Sorry, I can only read text messages and button taps here."), hint_for(state))
+
+
+def media_not_expected(*, state: str) -> TextMessage:
+    return say(_("Thanks, but I wasn't expecting a file right now."), hint_for(state))
+
+
+def prefixed(message: OutgoingMessage, prefix: str) -> OutgoingMessage:
+    """The same reply with a sentence in front, so one message carries both (no bursts)."""
+    if not prefix:
+        return message
+    if isinstance(message, TextMessage):
+        return TextMessage(body=join(prefix, message.body, limit=_TEXT_LIMIT))
+    if isinstance(message, ButtonsMessage):
+        return ButtonsMessage(body=join(prefix, message.body), buttons=message.buttons)
+    return ListMessage(
+        body=join(prefix, message.body), button=message.button, sections=message.sections
+    )
+
+
+# --- operator and system changes ---------------------------------------------------------------
+def notify_paid(*, order: Any) -> TextMessage:
+    raffle = order.raffle
+    return say(
+        _("Payment confirmed for order #%(id)s. Your numbers in *%(raffle)s*: %(numbers)s.")
+        % {
+            "id": order.pk,
+            "raffle": raffle.title,
+            "numbers": number_list(raffle, numbers_of(order), limit=200),
+        },
+        _("Good luck!"),
+    )
+
+
+def notify_cancelled(*, order: Any, reason: str) -> TextMessage:
+    parts = [_("Your order #%(id)s was cancelled.") % {"id": order.pk}]
+    if reason:
+        parts.append(_("Reason: %(reason)s") % {"reason": reason})
+    parts.append(_("Send MENU to see the raffles."))
+    return say(*parts)
+
+
+def notify_proof_rejected(
+    *, order: Any, reason: str, now: dt.datetime | None = None
+) -> TextMessage:
+    parts = [_("We could not accept the payment proof for order #%(id)s.") % {"id": order.pk}]
+    if reason:
+        parts.append(_("Reason: %(reason)s") % {"reason": reason})
+    parts.append(
+        _("Please send a new photo or PDF of your transfer before %(deadline)s.")
+        % {"deadline": when(order.expires_at, now=now)}
+    )
+    return say(*parts)
+
+
+def notify_expired(
+    *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
+) -> TextMessage:
+    return say(reservation_expired(order=order, raffle=raffle, numbers=numbers))
+
+
+def notify_expired_in(*, raffle: Any) -> TextMessage:
+    """The same words for every buyer of a raffle, so a large sweep is cheap to announce."""
+    return say(
+        _(
+            "Your reservation in *%(raffle)s* expired and its numbers were released. "
+            "Send MENU to start again."
+        )
+        % {"raffle": raffle.title}
+    )
+
+
+def notify_proof_rejected_closed(*, order: Any, reason: str) -> TextMessage:
+    parts = [_("We could not accept the payment proof for order #%(id)s.") % {"id": order.pk}]
+    if reason:
+        parts.append(_("Reason: %(reason)s") % {"reason": reason})
+    parts.append(_("The reservation is no longer active and its numbers were released."))
+    parts.append(_("Send MENU to start again."))
+    return say(*parts)

@@ -1,0 +1,74 @@
+"""`manage.py chat`: a terminal buyer goes through the same webhook pipeline."""
+
+from __future__ import annotations
+
+import io
+import random
+
+from django.core.management import call_command
+
+from raffles.models import Order, OrderStatus
+
+
+def chat(monkeypatch, lines: list[str], *args: str) -> str:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    out = io.StringIO()
+    call_command("chat", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_whole_journey_in_the_terminal(monkeypatch, bot_settings, db):
+    random.seed(3)
+
+    output = chat(
+        monkeypatch,
+        ["hi", "1", "5, 7", "1", "/pdf", "/confirm all good", "/quit", "never read"],
+        "--demo",
+        "--as",
+        "5491199999999",
+    )
+
+    assert "Created an active demo raffle" in output
+    assert "(1) Pick my numbers" in output
+    assert "numbers 05, 07" in output
+    assert "received your payment proof" in output
+    assert "Payment confirmed" in output
+    assert "never read" not in output
+    order = Order.objects.get(contact__wa_id="5491199999999")
+    assert order.status == OrderStatus.PAID and order.numbers == [5, 7]
+
+
+def test_a_typed_number_is_a_quantity_when_the_buttons_are_quantities(
+    monkeypatch, bot_settings, db
+):
+    output = chat(monkeypatch, ["hi", "2", "3"], "--demo")
+
+    assert "Total: 15.00 USD" in output  # three numbers, not button 3 ("5")
+
+
+def test_operator_shortcuts_and_other_kinds(monkeypatch, bot_settings, db):
+    output = chat(
+        monkeypatch,
+        ["hi", "2", "1", "/expire", "/sticker", "/cancel", "/nonsense"],
+        "--demo",
+    )
+
+    assert "expired" in output
+    assert "only read text" in output
+    assert "no live order to cancel" in output
+    assert "unknown shortcut" in output
+
+
+def test_the_chat_speaks_as_the_configured_business_number(monkeypatch, bot_settings, db):
+    bot_settings.WHATSAPP_PHONE_NUMBER_ID = "777000777"
+
+    output = chat(monkeypatch, ["hi"], "--demo")
+
+    assert "(1) Pick my numbers" in output
+
+
+def test_without_an_active_raffle_the_chat_says_how_to_get_one(monkeypatch, bot_settings, db):
+    output = chat(monkeypatch, ["hi"])
+
+    assert "--demo creates one" in output
+    assert "no raffles open" in output

@@ -1,0 +1,98 @@
+"""Every reply fits WhatsApp's limits, whatever the raffle and the order look like."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from conversation import replies
+from tests.conversation.fakes import FakeOrder, FakeRaffle
+
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+LONG = "An extraordinarily long raffle title that goes on and on " * 4
+
+
+def test_money_has_two_decimals_thousands_and_the_currency():
+    assert replies.money(Decimal("1234.5"), "ARS") == "1,234.50 ARS"
+    assert replies.money(Decimal("5"), "USD") == "5.00 USD"
+
+
+def test_deadlines_are_shown_in_the_operators_time_zone(settings):
+    settings.TIME_ZONE = "America/Argentina/Buenos_Aires"
+    moment = dt.datetime(2026, 11, 22, 15, 30, tzinfo=dt.UTC)
+
+    with timezone.override("America/Argentina/Buenos_Aires"):
+        assert replies.when(moment, now=NOW) == "12:30 -03"
+        assert replies.when(moment + dt.timedelta(days=1), now=NOW) == "Mon 23 Nov 12:30 -03"
+
+
+def test_numbers_are_zero_padded_to_the_raffles_width():
+    raffle = FakeRaffle(pk=1, title="x", max_number=999)
+
+    assert replies.number_list(raffle, [7, 42, 100]) == "007, 042, 100"
+
+
+def test_a_long_list_of_numbers_is_cut_with_a_count():
+    raffle = FakeRaffle(pk=1, title="x")
+
+    assert replies.number_list(raffle, range(70), limit=60).endswith("59 and 10 more")
+
+
+@pytest.mark.parametrize("count", [1, 2, 9, 10, 11, 30])
+def test_the_menu_never_has_more_than_ten_rows(count):
+    raffles = [(FakeRaffle(pk=n, title=f"{LONG} {n}"), n) for n in range(count)]
+
+    pages = 0
+    page = 0
+    while True:
+        message = replies.menu(raffles=raffles, page=page)
+        message.validate()
+        rows = [row for section in message.sections for row in section.rows]
+        assert len(rows) <= 10
+        assert rows[-1].title == "My tickets"
+        pages += 1
+        if rows[-2].title != "More raffles":
+            break
+        page += 1
+    expected_pages = 1 if count + 1 <= 10 else -(-count // replies.PAGE_SIZE)
+    assert pages == expected_pages
+
+
+def test_interactive_replies_fit_with_a_huge_order_and_long_texts():
+    raffle = FakeRaffle(
+        pk=1,
+        title=LONG,
+        description=LONG * 5,
+        payment_instructions="Bank " * 2000,
+        max_number=999_999,
+    )
+    order = FakeOrder(
+        pk=12345, raffle=raffle, contact="x", numbers=list(range(500)), expires_at=NOW
+    )
+
+    for message in [
+        replies.choose_mode(raffle=raffle, left=999_999, prefix=LONG * 10),
+        replies.live_order_offer(order=order, prefix=LONG * 10),
+        replies.confirm_reservation(order=order, prefix=LONG * 10, now=NOW),
+        replies.ask_quantity(raffle=raffle, most=10),
+        replies.ask_quantity(raffle=raffle, most=1),
+        replies.payment_instructions(order=order, now=NOW),
+        replies.my_tickets(orders=[order] * 10),
+        replies.notify_paid(order=order),
+        replies.numbers_taken(raffle=raffle, taken=list(range(300)), suggestions=[1, 2, 3]),
+    ]:
+        message.validate()
+
+
+@pytest.mark.parametrize(
+    ("most", "titles"), [(1, ["1"]), (3, ["1", "2", "3"]), (10, ["1", "2", "5"])]
+)
+def test_quantity_buttons_never_offer_more_than_allowed(most, titles):
+    raffle = FakeRaffle(pk=1, title="x")
+
+    message = replies.ask_quantity(raffle=raffle, most=most)
+
+    assert [button.title for button in message.buttons] == titles
