@@ -282,3 +282,20 @@ def test_confirm_and_cancel_record_who_did_it(admin_token, order, make_order):
     other.refresh_from_db()
     assert order.confirmed_by == admin_token.user
     assert other.cancelled_by == admin_token.user
+
+
+def test_confirming_through_the_api_tells_the_buyer(api, order):
+    from whatsapp.models import OutboundMessage
+
+    api.post_json(f"/api/v1/orders/{order.pk}/confirm-payment", {})
+
+    assert OutboundMessage.objects.filter(contact=order.contact).exists()
+
+
+def test_cancelling_through_the_api_tells_the_buyer_once(api, order):
+    from whatsapp.models import OutboundMessage
+
+    api.post_json(f"/api/v1/orders/{order.pk}/cancel", {"reason": "no payment"})
+    api.post_json(f"/api/v1/orders/{order.pk}/cancel", {"reason": "no payment"})
+
+    assert OutboundMessage.objects.filter(contact=order.contact).count() == 1
