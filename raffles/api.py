@@ -35,6 +35,7 @@ from raffles.schemas import (
     AvailabilityOut,
     CancelIn,
     ConfirmIn,
+    NumberRange,
     OrderCreateIn,
     OrderFilters,
     OrderOut,
@@ -42,6 +43,7 @@ from raffles.schemas import (
     RaffleListFilters,
     RaffleOut,
     RafflePatch,
+    StatusCounts,
     TicketFilters,
     TicketOut,
 )
@@ -223,17 +225,21 @@ def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     return Status(204, None)
 
 
-def availability_data(raffle: Raffle) -> dict[str, Any]:
+def availability_data(raffle: Raffle) -> AvailabilityOut:
+    """The service's answer as the response model. Built, not validated: a large raffle can
+    have thousands of ranges, and they come straight from the database as integers."""
     result = services.availability(raffle=raffle)
-    counts = {status: result.counts.get(status, 0) for status in TicketStatus.values}
-    return {
-        "raffle_id": raffle.pk,
-        "total": raffle.size,
-        "counts": counts,
-        "available_ranges": [
-            {"first": first, "last": last} for first, last in result.available_ranges
+    return AvailabilityOut.model_construct(
+        raffle_id=raffle.pk,
+        total=raffle.size,
+        counts=StatusCounts.model_construct(
+            **{status: result.counts.get(status, 0) for status in TicketStatus.values}
+        ),
+        available_ranges=[
+            NumberRange.model_construct(first=first, last=last)
+            for first, last in result.available_ranges
         ],
-    }
+    )
 
 
 @raffles_router.get(
@@ -243,7 +249,7 @@ def availability_data(raffle: Raffle) -> dict[str, Any]:
     summary="Availability of a raffle",
     description="Tickets per status and the available numbers as inclusive ranges.",
 )
-def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> dict[str, Any]:
+def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> AvailabilityOut:
     require_perm(request, "raffles.view_raffle")
     forbid_unknown_query(request)
     return availability_data(get_object_or_404(Raffle, pk=raffle_id))
