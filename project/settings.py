@@ -187,14 +187,12 @@ WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
-# Inbound (wa-inbound): dotted path of `handle(message: InboundMessage) -> None`, called inline
-# for each new message (None: store only); the largest proof file downloaded from a buyer.
-WHATSAPP_INBOUND_HANDLER: str | None = env.str("WHATSAPP_INBOUND_HANDLER", default="") or None
+# The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
 WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
 
-# --- WhatsApp outbound delivery (wa-outbound) --------------------------------------------------
+# --- WhatsApp outbound delivery -----------------------------------------------------------
 # The read timeout must stay well under the lease: a row whose lease expires mid-send is taken
 # over by the sweeper and may be sent twice.
 WHATSAPP_HTTP_TIMEOUT_SECONDS = env.float("WHATSAPP_HTTP_TIMEOUT_SECONDS", default=15.0)
@@ -216,8 +214,10 @@ RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=2
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
 
 # --- Conversation (the bot) -------------------------------------------------------------------
-WHATSAPP_INBOUND_HANDLER = env.str(
-    "WHATSAPP_INBOUND_HANDLER", default="conversation.handler.handle_inbound"
+# Dotted path of `handle(message: InboundMessage) -> None`, which whatsapp calls inline for each
+# new inbound message; the bot. An empty value stores messages without answering them.
+WHATSAPP_INBOUND_HANDLER: str | None = (
+    env.str("WHATSAPP_INBOUND_HANDLER", default="conversation.handler.handle_inbound") or None
 )
 # Minutes before a payment deadline at which a buyer without a proof gets one reminder.
 CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
