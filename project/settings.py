@@ -235,3 +235,25 @@ LOGGING = {
 
 # --- Admin (Jazzmin) ---------------------------------------------------------------------------
 from project.jazzmin import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402, F401
+
+# --- Internal API (/api/v1/ Ninja, /api/ DRF compatibility) ---------------------------------------
+# POSTs with an Idempotency-Key replay their first response (for n8n retries).
+MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
+# `project` before `ninja`, so `manage.py export_openapi_schema` is ours (sorted, with --check).
+INSTALLED_APPS.remove("project")
+INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+PERIODIC_COMMANDS = [*PERIODIC_COMMANDS, ("prune_idempotency_records", 3600)]
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+API_MAX_PAGE_SIZE = 500
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": API_PAGE_SIZE,
+    "EXCEPTION_HANDLER": "project.errors.drf_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}

@@ -9,6 +9,8 @@ from project.health import healthz
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    # The DRF compatibility layer: the original paths older n8n workflows call.
+    path("api/", include("raffles.compat.urls")),
     path("healthz", healthz, name="healthz"),
     path("whatsapp/", include("whatsapp.urls")),
 ]

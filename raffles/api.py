@@ -1,0 +1,490 @@
+"""Raffles and orders routers of the internal API (/api/v1/raffles, /api/v1/orders).
+
+Thin: parse, call a `raffles` service, shape. Every rule lives in the services, so the admin,
+the bot and n8n obey the same ones.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import FileResponse, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Query, Router, Status
+
+from project.api_types import ObjectId
+from project.auth import require_perm
+from project.errors import ApiError, error_responses
+from project.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
+from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
+from raffles import services
+from raffles.models import (
+    Order,
+    OrderStatus,
+    OrderTicket,
+    PaymentProof,
+    Raffle,
+    TicketNumber,
+    TicketStatus,
+)
+from raffles.schemas import (
+    AvailabilityOut,
+    CancelIn,
+    ConfirmIn,
+    NumberRange,
+    OrderCreateIn,
+    OrderFilters,
+    OrderOut,
+    RaffleIn,
+    RaffleListFilters,
+    RaffleOut,
+    RafflePatch,
+    StatusCounts,
+    TicketFilters,
+    TicketOut,
+)
+from whatsapp.models import Contact
+from whatsapp.services.contacts import upsert_contact
+
+raffles_router = Router(tags=["raffles"])
+orders_router = Router(tags=["orders"])
+
+POST_EXTRA = {"parameters": [IDEMPOTENCY_KEY]}
+# What buyers send as proofs (WhatsApp images and documents).
+PROOF_MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
+
+
+class RafflePage(PageOut):
+    results: list[RaffleOut]
+
+
+class TicketPage(PageOut):
+    results: list[TicketOut]
+
+
+class OrderPage(PageOut):
+    results: list[OrderOut]
+
+
+# --- Operations both layers share ----------------------------------------------------------------
+# Compositions of the raffles services for what an API call means; no rule of their own beyond
+# what the issue fixes for the API (a raffle is deletable only while nothing was ever taken).
+
+# Fields an API caller may set directly; the range and `is_active` go through their services.
+PLAIN_FIELDS = (
+    "title",
+    "description",
+    "ticket_price",
+    "currency",
+    "max_tickets_per_order",
+    "reservation_ttl_minutes",
+    "payment_instructions",
+    "draw_at",
+)
+
+
+@transaction.atomic
+def apply_raffle_changes(*, raffle: Raffle, changes: dict[str, Any]) -> Raffle:
+    """PATCH semantics: the plain fields are validated like the admin form, then `is_active`
+    opens or closes sales through `activate_raffle` / `deactivate_raffle`."""
+    plain = {name: value for name, value in changes.items() if name in PLAIN_FIELDS}
+    if plain:
+        raffle = Raffle.objects.select_for_update().get(pk=raffle.pk)
+        for name, value in plain.items():
+            setattr(raffle, name, value)
+        raffle.full_clean()
+        raffle.save(update_fields=[*plain, "updated_at"])
+    if changes.get("is_active") is True:
+        raffle = services.activate_raffle(raffle=raffle)
+    elif changes.get("is_active") is False:
+        raffle = services.deactivate_raffle(raffle=raffle)
+    raffle.refresh_from_db()
+    return raffle
+
+
+@transaction.atomic
+def delete_unused_raffle(*, raffle: Raffle) -> None:
+    """Delete a raffle none of whose numbers was ever reserved or sold.
+
+    Any order means numbers were reserved (orders keep the numbers they held), so an order of
+    any status keeps the raffle. The tickets go with one DELETE, not row by row.
+    """
+    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    taken = TicketNumber.objects.filter(raffle=locked).exclude(status=TicketStatus.AVAILABLE)
+    if Order.objects.filter(raffle=locked).exists() or taken.exists():
+        raise ApiError(
+            409,
+            "raffle_in_use",
+            "Numbers of this raffle were reserved or sold; deactivate it instead.",
+            {"raffle_id": locked.pk},
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
+        )
+    locked.delete()
+
+
+@transaction.atomic
+def confirm_order(
+    *, order: Order, by: Any, note: str = "", payment_proof_media_id: str | None = None
+) -> Order:
+    """Confirm a payment; `payment_proof_media_id` (the DRF layer's original field) records the
+    proof that was checked, attaching it if it had not arrived through the webhook."""
+    if payment_proof_media_id and order.status != OrderStatus.PAID:
+        services.attach_payment_proof(order=order, media_id=payment_proof_media_id, mime_type="")
+    return services.confirm_payment(order=order, by=by, note=note)
+
+
+# --- Raffles -----------------------------------------------------------------------------------
+
+
+@raffles_router.get(
+    "",
+    response={200: RafflePage, **error_responses(401, 403, 422)},
+    operation_id="raffles_list",
+    summary="List raffles",
+    description="Raffles, newest first. Filter with `is_active`.",
+)
+def list_raffles(
+    request: HttpRequest, filters: Query[RaffleListFilters], page: Query[PageParams]
+) -> dict[str, Any]:
+    require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request, filters, page)
+    raffles = Raffle.objects.order_by("-id")
+    if filters.is_active is not None:
+        raffles = raffles.filter(is_active=filters.is_active)
+    return paginate(request, raffles, page)
+
+
+@raffles_router.post(
+    "",
+    response={201: RaffleOut, **error_responses(401, 403, 409, 422)},
+    operation_id="raffles_create",
+    summary="Create a raffle",
+    description=(
+        "Creates the raffle and generates its numbers. A large range is generated in the "
+        "background: `tickets_ready` turns true (and the raffle active, if asked) when done."
+    ),
+    openapi_extra=POST_EXTRA,
+)
+def create_raffle(request: HttpRequest, body: RaffleIn) -> Status:
+    require_perm(request, "raffles.add_raffle")
+    forbid_unknown_query(request)
+    raffle = services.create_raffle(**body.model_dump())
+    raffle.refresh_from_db()  # tickets_ready / is_active as generation left them
+    return Status(201, raffle)
+
+
+@raffles_router.get(
+    "/{raffle_id}",
+    response={200: RaffleOut, **error_responses(401, 403, 404, 422)},
+    operation_id="raffles_get",
+    summary="Get a raffle",
+    description="One raffle with its settings.",
+)
+def get_raffle(request: HttpRequest, raffle_id: ObjectId) -> Raffle:
+    require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request)
+    return get_object_or_404(Raffle, pk=raffle_id)
+
+
+@raffles_router.patch(
+    "/{raffle_id}",
+    response={200: RaffleOut, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="raffles_update",
+    summary="Update a raffle",
+    description="Changes only the fields sent. Activating needs every number generated.",
+)
+def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) -> Raffle:
+    require_perm(request, "raffles.change_raffle")
+    forbid_unknown_query(request)
+    raffle = get_object_or_404(Raffle, pk=raffle_id)
+    return apply_raffle_changes(raffle=raffle, changes=body.model_dump(exclude_unset=True))
+
+
+@raffles_router.delete(
+    "/{raffle_id}",
+    response={204: None, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="raffles_delete",
+    summary="Delete a raffle",
+    description=(
+        "Only a raffle none of whose numbers was ever reserved or sold can be deleted "
+        "(409 `raffle_in_use` otherwise)."
+    ),
+)
+def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
+    require_perm(request, "raffles.delete_raffle")
+    forbid_unknown_query(request)
+    raffle = get_object_or_404(Raffle, pk=raffle_id)
+    delete_unused_raffle(raffle=raffle)
+    return Status(204, None)
+
+
+def availability_data(raffle: Raffle) -> AvailabilityOut:
+    """The service's answer as the response model. Built, not validated: a large raffle can
+    have thousands of ranges, and they come straight from the database as integers."""
+    result = services.availability(raffle=raffle)
+    return AvailabilityOut.model_construct(
+        raffle_id=raffle.pk,
+        total=raffle.size,
+        counts=StatusCounts.model_construct(
+            **{status: result.counts.get(status, 0) for status in TicketStatus.values}
+        ),
+        available_ranges=[
+            NumberRange.model_construct(first=first, last=last)
+            for first, last in result.available_ranges
+        ],
+    )
+
+
+@raffles_router.get(
+    "/{raffle_id}/availability",
+    response={200: AvailabilityOut, **error_responses(401, 403, 404, 422)},
+    operation_id="raffles_availability",
+    summary="Availability of a raffle",
+    description="Tickets per status and the available numbers as inclusive ranges.",
+)
+def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> AvailabilityOut:
+    require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request)
+    return availability_data(get_object_or_404(Raffle, pk=raffle_id))
+
+
+@raffles_router.get(
+    "/{raffle_id}/tickets",
+    response={200: TicketPage, **error_responses(401, 403, 404, 422)},
+    operation_id="raffles_tickets",
+    summary="List a raffle's tickets",
+    description="Tickets in number order; filter by `status` and a number range.",
+)
+def raffle_tickets(
+    request: HttpRequest,
+    raffle_id: ObjectId,
+    filters: Query[TicketFilters],
+    page: Query[PageParams],
+) -> dict[str, Any]:
+    require_perm(request, "raffles.view_ticketnumber")
+    forbid_unknown_query(request, filters, page)
+    raffle = get_object_or_404(Raffle, pk=raffle_id)
+    tickets = TicketNumber.objects.filter(raffle=raffle).order_by("number")
+    if filters.status:
+        tickets = tickets.filter(status=filters.status)
+    if filters.number_min is not None:
+        tickets = tickets.filter(number__gte=filters.number_min)
+    if filters.number_max is not None:
+        tickets = tickets.filter(number__lte=filters.number_max)
+
+    def shape(items: Any) -> list[TicketNumber]:
+        for ticket in items:
+            ticket.raffle = raffle  # one raffle for the page: no query per ticket
+        return list(items)
+
+    return paginate(request, tickets, page, shape)
+
+
+# --- Orders ------------------------------------------------------------------------------------
+
+
+def orders_for_output() -> QuerySet[Order]:
+    """Orders with the raffle and buyer `OrderOut` reads; see `with_details` for the rest."""
+    return Order.objects.select_related("raffle", "contact")
+
+
+def with_details(orders: Sequence[Order]) -> list[Order]:
+    """Load the numbers and proofs of a page of orders in two queries.
+
+    Cheaper than prefetch_related for a page of 50: numbers come as plain (order, number) rows
+    instead of OrderTicket and TicketNumber objects. `OrderOut` reads `api_numbers` and
+    `api_proofs` when they are set.
+    """
+    orders = list(orders)
+    ids = [order.pk for order in orders]
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for order_id, number in OrderTicket.objects.filter(order_id__in=ids).values_list(
+        "order_id", "ticket__number"
+    ):
+        numbers[order_id].append(number)
+    proofs: dict[int, list[PaymentProof]] = defaultdict(list)
+    for proof in PaymentProof.objects.filter(order_id__in=ids).order_by("-received_at", "-id"):
+        proofs[proof.order_id].append(proof)
+    for order in orders:
+        order.api_numbers = sorted(numbers[order.pk])  # type: ignore[attr-defined]
+        order.api_proofs = proofs[order.pk]  # type: ignore[attr-defined]
+    return orders
+
+
+def filter_orders(orders: QuerySet[Order], filters: OrderFilters) -> QuerySet[Order]:
+    if filters.status:
+        orders = orders.filter(status=filters.status)
+    if filters.raffle is not None:
+        orders = orders.filter(raffle_id=filters.raffle)
+    if filters.contact is not None:
+        orders = orders.filter(contact_id=filters.contact)
+    if filters.has_proof is not None:
+        with_proof = Exists(PaymentProof.objects.filter(order=OuterRef("pk")))
+        orders = orders.filter(with_proof if filters.has_proof else ~with_proof)
+    if filters.created_after:
+        orders = orders.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        orders = orders.filter(created_at__lt=filters.created_before)
+    if filters.updated_after:
+        orders = orders.filter(updated_at__gte=filters.updated_after)
+    if filters.updated_before:
+        orders = orders.filter(updated_at__lt=filters.updated_before)
+    return orders
+
+
+def order_output(request: HttpRequest, order_id: int) -> Order:
+    return with_details([get_object_or_404(orders_for_output(), pk=order_id)])[0]
+
+
+@orders_router.get(
+    "",
+    response={200: OrderPage, **error_responses(401, 403, 422)},
+    operation_id="orders_list",
+    summary="List orders",
+    description=(
+        "Orders, newest first, with their numbers, buyer and proofs. Poll for changes with "
+        "`updated_after`; follow `next` for further pages."
+    ),
+)
+def list_orders(
+    request: HttpRequest, filters: Query[OrderFilters], page: Query[PageParams]
+) -> dict[str, Any]:
+    require_perm(request, "raffles.view_order")
+    forbid_unknown_query(request, filters, page)
+    orders = filter_orders(orders_for_output().order_by("-id"), filters)
+    return paginate(request, orders, page, with_details)
+
+
+@orders_router.post(
+    "",
+    response={201: OrderOut, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="orders_create",
+    summary="Create an order for a buyer",
+    description=(
+        "For sales made through another channel: reserves `numbers` (or `qty` random numbers) "
+        "for the buyer with WhatsApp id `wa_id` and leaves the order PENDING_PAYMENT with the "
+        "raffle's payment deadline. The buyer is not messaged."
+    ),
+    openapi_extra=POST_EXTRA,
+)
+def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
+    require_perm(request, "raffles.add_order")
+    forbid_unknown_query(request)
+    raffle = get_object_or_404(Raffle, pk=body.raffle_id)
+    with transaction.atomic():
+        # A known buyer keeps the name WhatsApp gave us; `name` only names a new one.
+        contact = Contact.objects.filter(wa_id=body.wa_id).first() or upsert_contact(
+            wa_id=body.wa_id, profile_name=body.name
+        )
+        order = services.create_order_for_buyer(
+            raffle=raffle, contact=contact, numbers=body.numbers, qty=body.qty, by=request.auth
+        )
+    return Status(201, order_output(request, order.pk))
+
+
+@orders_router.get(
+    "/{order_id}",
+    response={200: OrderOut, **error_responses(401, 403, 404, 422)},
+    operation_id="orders_get",
+    summary="Get an order",
+    description="One order with its numbers, buyer and payment proofs (with download URLs).",
+)
+def get_order(request: HttpRequest, order_id: ObjectId) -> Order:
+    require_perm(request, "raffles.view_order")
+    forbid_unknown_query(request)
+    return order_output(request, order_id)
+
+
+@orders_router.post(
+    "/{order_id}/confirm-payment",
+    response={200: OrderOut, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="orders_confirm_payment",
+    summary="Confirm an order's payment",
+    description=(
+        "Marks the order PAID and its numbers SOLD; the buyer is told. Idempotent: confirming "
+        "a PAID order returns it unchanged. 409 `order_not_pending` for cancelled or expired "
+        "orders. `payment_proof_media_id` records which received proof was checked."
+    ),
+    openapi_extra=POST_EXTRA,
+)
+def confirm_payment(
+    request: HttpRequest, order_id: ObjectId, body: ConfirmIn | None = None
+) -> Order:
+    require_perm(request, "raffles.confirm_payment")
+    forbid_unknown_query(request)
+    body = body or ConfirmIn()
+    order = get_object_or_404(Order, pk=order_id)
+    confirm_order(
+        order=order,
+        by=request.auth,
+        note=body.note,
+        payment_proof_media_id=body.payment_proof_media_id,
+    )
+    return order_output(request, order_id)
+
+
+@orders_router.post(
+    "/{order_id}/cancel",
+    response={200: OrderOut, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="orders_cancel",
+    summary="Cancel an order",
+    description=(
+        "Cancels the order and releases its numbers; the buyer is told. Idempotent: cancelling "
+        "a CANCELLED order returns it unchanged. 409 for a PAID order."
+    ),
+    openapi_extra=POST_EXTRA,
+)
+def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn | None = None) -> Order:
+    require_perm(request, "raffles.cancel_order")
+    forbid_unknown_query(request)
+    body = body or CancelIn()
+    order = get_object_or_404(Order, pk=order_id)
+    services.cancel_order(order=order, by=request.auth, reason=body.reason)
+    return order_output(request, order_id)
+
+
+@orders_router.get(
+    "/{order_id}/proofs/{proof_id}/file",
+    response={200: None, **error_responses(401, 403, 404, 422)},
+    url_name="orders_proof_file",
+    operation_id="orders_proof_file",
+    summary="Download a payment proof",
+    description="The proof file (image or PDF) as the buyer sent it. Needs the same token.",
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, as an attachment.",
+                "content": {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in PROOF_MEDIA_TYPES
+                },
+            }
+        }
+    },
+)
+def proof_file(request: HttpRequest, order_id: ObjectId, proof_id: ObjectId) -> FileResponse:
+    require_perm(request, "raffles.view_paymentproof")
+    forbid_unknown_query(request)
+    proof = get_object_or_404(PaymentProof, pk=proof_id, order_id=order_id)
+    if not proof.file:
+        raise ApiError(404, "not_found", "This proof's file has not arrived yet.")
+    try:
+        handle = proof.file.open("rb")
+    except FileNotFoundError as exc:
+        raise ApiError(404, "not_found", "This proof's file is missing from storage.") from exc
+    response = FileResponse(
+        handle,
+        content_type=proof.mime_type or "application/octet-stream",  # set by store_proof_file
+        as_attachment=True,
+        filename=proof.file.name.rsplit("/", 1)[-1],
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
