@@ -63,6 +63,7 @@ class LoadConfig:
     reply_timeout: float = 45.0
     seed: int = 1
     bad_traffic_every: float = 1.5
+    abandon_share: float = 0.12  # buyers who walk away from their first reservation
 
 
 class Webhooks:
@@ -215,7 +216,7 @@ class Buyer:
         self.confusions = 0
         self.replied_to_last = False  # the buyer's last move was a message (a reply is due)
         # Some people walk away from a reservation and let it lapse.
-        self.abandoner = self.rng.random() < 0.12
+        self.abandoner = self.rng.random() < config.abandon_share
 
     # --- talking -------------------------------------------------------------------------------
     async def send(self, payload: dict[str, Any], action: str) -> None:

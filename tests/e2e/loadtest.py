@@ -53,6 +53,7 @@ class RunOptions:
     min_run_seconds: float = 0.0  # keep draining at least this long after the load started
     drain_timeout: float = 120.0
     duplicate_share: float = 0.10
+    abandon_share: float = 0.12
     seed: int = 1
     app_dir: Path = REPO
     workdir: Path | None = None
@@ -119,6 +120,7 @@ async def _load(system: System, opts: RunOptions) -> tuple[Stats, list[dict[str,
         think=opts.think,
         ramp=min(10.0, opts.duration / 6),
         duplicate_share=opts.duplicate_share,
+        abandon_share=opts.abandon_share,
         seed=opts.seed,
     )
     limits = httpx.Limits(max_connections=opts.buyers * 2 + 50, max_keepalive_connections=50)
@@ -353,6 +355,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"  (the harness's own event loop woke up to {f['harness_loop_lag_p99_ms']} ms late, p99)",
         f"bot reply seen after   p50 {f['reply_wait_p50_s']} s, p99 {f['reply_wait_p99_s']} s",
         f"orders completed       {f['orders_completed']} PAID ({f['orders']})",
+        f"operator               {f['operator_confirmed']} payments confirmed through the API",
         f"double-sells           {f['double_sells']} (double reservations "
         f"{f['double_reservations']})",
         f"outbound               {f['outbound_rows']} rows, {f['graph_accepted']} accepted by "

@@ -30,7 +30,8 @@ def test_a_burst_of_buyers_with_faults_sells_nothing_twice_and_loses_no_message(
             think=(0.5, 1.5),
             fault_seconds=4,
             web_workers=3,
-            min_run_seconds=78,
+            abandon_share=0.25,
+            min_run_seconds=80,
             workdir=tmp_path,
         )
     )
