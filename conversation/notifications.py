@@ -143,8 +143,7 @@ def on_orders_expired(
     numbers, so a sweep of thousands of orders is one INSERT per raffle (the outbox writes
     each distinct message set-based) and no Order instance is loaded."""
     from raffles.models import Order, Raffle
-    from whatsapp.models import Contact
-    from whatsapp.services.outbound import queue_messages
+    from whatsapp.services.outbound import broadcast
 
     ids = list(order_ids) if order_ids is not None else [order.pk for order in orders]
     if not ids:
@@ -152,23 +151,23 @@ def on_orders_expired(
     rows = list(
         Order.objects.filter(pk__in=ids)
         .exclude(contact_id=answering() or 0)
-        .values_list("pk", "raffle_id", "contact_id", "contact__wa_id")
+        .values_list("pk", "raffle_id", "contact_id")
     )
     if not rows:
         return
-    raffles = Raffle.objects.in_bulk({raffle_id for _, raffle_id, _, _ in rows})
-    wording = {pk: replies.notify_expired_in(raffle=raffle) for pk, raffle in raffles.items()}
-    queue_messages(
-        items=[
-            (Contact(pk=contact_id, wa_id=wa_id), wording[raffle_id])
-            for _, raffle_id, contact_id, wa_id in rows
-        ]
-    )
+    buyers_by_raffle: dict[int, list[int]] = {}
+    for _, raffle_id, contact_id in rows:
+        buyers_by_raffle.setdefault(raffle_id, []).append(contact_id)
+    for raffle in Raffle.objects.filter(pk__in=buyers_by_raffle):
+        broadcast(
+            contact_ids=buyers_by_raffle[raffle.pk],
+            message=replies.notify_expired_in(raffle=raffle),
+        )
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).
     Conversation.objects.filter(
-        contact_id__in={contact_id for _, _, contact_id, _ in rows},
-        context__order_id__in=[pk for pk, _, _, _ in rows],
+        contact_id__in={contact_id for _, _, contact_id in rows},
+        context__order_id__in=[pk for pk, _, _ in rows],
     ).exclude(state=ConversationState.DONE).update(
         state=ConversationState.MENU, context={}, updated_at=timezone.now()
     )

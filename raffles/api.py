@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -24,7 +24,6 @@ from project.pagination import PageOut, PageParams, forbid_unknown_query, pagina
 from raffles import services
 from raffles.models import (
     Order,
-    OrderStatus,
     OrderTicket,
     PaymentProof,
     Raffle,
@@ -68,76 +67,6 @@ class TicketPage(PageOut):
 
 class OrderPage(PageOut):
     results: list[OrderOut]
-
-
-# --- Operations both layers share ----------------------------------------------------------------
-# Compositions of the raffles services for what an API call means; no rule of their own beyond
-# what the issue fixes for the API (a raffle is deletable only while nothing was ever taken).
-
-# Fields an API caller may set directly; the range and `is_active` go through their services.
-PLAIN_FIELDS = (
-    "title",
-    "description",
-    "ticket_price",
-    "currency",
-    "max_tickets_per_order",
-    "reservation_ttl_minutes",
-    "payment_instructions",
-    "draw_at",
-)
-
-
-@transaction.atomic
-def apply_raffle_changes(*, raffle: Raffle, changes: dict[str, Any]) -> Raffle:
-    """PATCH semantics: the plain fields are validated like the admin form, then `is_active`
-    opens or closes sales through `activate_raffle` / `deactivate_raffle`."""
-    plain = {name: value for name, value in changes.items() if name in PLAIN_FIELDS}
-    if plain:
-        raffle = Raffle.objects.select_for_update().get(pk=raffle.pk)
-        for name, value in plain.items():
-            setattr(raffle, name, value)
-        raffle.full_clean()
-        raffle.save(update_fields=[*plain, "updated_at"])
-    if changes.get("is_active") is True:
-        raffle = services.activate_raffle(raffle=raffle)
-    elif changes.get("is_active") is False:
-        raffle = services.deactivate_raffle(raffle=raffle)
-    raffle.refresh_from_db()
-    return raffle
-
-
-@transaction.atomic
-def delete_unused_raffle(*, raffle: Raffle) -> None:
-    """Delete a raffle none of whose numbers was ever reserved or sold.
-
-    Any order means numbers were reserved (orders keep the numbers they held), so an order of
-    any status keeps the raffle. The tickets go with one DELETE, not row by row.
-    """
-    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
-    taken = TicketNumber.objects.filter(raffle=locked).exclude(status=TicketStatus.AVAILABLE)
-    if Order.objects.filter(raffle=locked).exists() or taken.exists():
-        raise ApiError(
-            409,
-            "raffle_in_use",
-            "Numbers of this raffle were reserved or sold; deactivate it instead.",
-            {"raffle_id": locked.pk},
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
-        )
-    locked.delete()
-
-
-@transaction.atomic
-def confirm_order(
-    *, order: Order, by: Any, note: str = "", payment_proof_media_id: str | None = None
-) -> Order:
-    """Confirm a payment; `payment_proof_media_id` (the DRF layer's original field) records the
-    proof that was checked, attaching it if it had not arrived through the webhook."""
-    if payment_proof_media_id and order.status != OrderStatus.PAID:
-        services.attach_payment_proof(order=order, media_id=payment_proof_media_id, mime_type="")
-    return services.confirm_payment(order=order, by=by, note=note)
 
 
 # --- Raffles -----------------------------------------------------------------------------------
@@ -204,7 +133,7 @@ def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) 
     require_perm(request, "raffles.change_raffle")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    return apply_raffle_changes(raffle=raffle, changes=body.model_dump(exclude_unset=True))
+    return services.update_raffle(raffle=raffle, changes=body.model_dump(exclude_unset=True))
 
 
 @raffles_router.delete(
@@ -221,7 +150,7 @@ def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     require_perm(request, "raffles.delete_raffle")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    delete_unused_raffle(raffle=raffle)
+    services.delete_raffle(raffle=raffle)
     return Status(204, None)
 
 
@@ -421,11 +350,11 @@ def confirm_payment(
     forbid_unknown_query(request)
     body = body or ConfirmIn()
     order = get_object_or_404(Order, pk=order_id)
-    confirm_order(
+    services.confirm_payment(
         order=order,
         by=request.auth,
         note=body.note,
-        payment_proof_media_id=body.payment_proof_media_id,
+        payment_proof_media_id=body.payment_proof_media_id or "",
     )
     return order_output(request, order_id)
 

@@ -217,3 +217,14 @@ class RangeHasTakenNumbers(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"numbers": self.numbers, "count": self.count}
+
+
+class RaffleInUse(RaffleError):
+    code = "raffle_in_use"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("Numbers of this raffle were reserved or sold; deactivate it instead.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}

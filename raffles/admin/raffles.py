@@ -166,16 +166,11 @@ class RaffleAdmin(admin.ModelAdmin):
             obj.pk = created.pk
             obj.refresh_from_db()
             return
-        old = Raffle.objects.get(pk=obj.pk)
-        range_changed = (old.min_number, old.max_number) != (obj.min_number, obj.max_number)
-        new_range = (obj.min_number, obj.max_number)
-        obj.min_number, obj.max_number = old.min_number, old.max_number
-        obj.save()
-        if range_changed:
-            try:
-                services.change_range(raffle=obj, min_number=new_range[0], max_number=new_range[1])
-            except RaffleError as error:
-                self.message_user(request, f"Range not changed: {error.message}", messages.ERROR)
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        try:
+            services.update_raffle(raffle=Raffle.objects.get(pk=obj.pk), changes=changes)
+        except RaffleError as error:
+            self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
 
     # --- actions -------------------------------------------------------------------------------
     @admin.action(description="Activate (open sales)", permissions=["change"])

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raffles import services
-from raffles.api import availability_data, confirm_order, orders_for_output, with_details
+from raffles.api import availability_data, orders_for_output, with_details
 from raffles.compat.representation import dump, schema_serializer
 from raffles.models import Order, OrderStatus, Raffle
 from raffles.schemas import AvailabilityOut, OrderOut
@@ -102,11 +102,11 @@ class ConfirmPayment(APIView):
         body = ConfirmIn(data=request.data or {})
         body.is_valid(raise_exception=True)
         order = get_object_or_404(Order, pk=order_id)
-        confirm_order(
+        services.confirm_payment(
             order=order,
             by=request.user,
             note=body.validated_data.get("note", ""),
-            payment_proof_media_id=body.validated_data.get("payment_proof_media_id") or None,
+            payment_proof_media_id=body.validated_data.get("payment_proof_media_id") or "",
         )
         return _order_response(request, order_id)
 

@@ -16,6 +16,8 @@ from raffles.services.setup import (
     change_range,
     create_raffle,
     deactivate_raffle,
+    delete_raffle,
+    update_raffle,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "create_order_for_buyer",
     "create_raffle",
     "deactivate_raffle",
+    "delete_raffle",
     "expire_due",
     "expire_orders",
     "generate_tickets",
@@ -39,4 +42,5 @@ __all__ = [
     "reserve_specific",
     "store_proof_file",
     "submit_order",
+    "update_raffle",
 ]

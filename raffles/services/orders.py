@@ -28,6 +28,7 @@ from raffles.models import (
 )
 from raffles.services import reservations
 from raffles.services.history import lock_order, record_change, sync_instance
+from raffles.services.proofs import attach_payment_proof
 from whatsapp.models import Contact
 
 
@@ -58,12 +59,17 @@ def confirm_payment(
     by: Any = None,
     note: str = "",
     source: ChangeSource | str = ChangeSource.OPERATOR,
+    payment_proof_media_id: str = "",
 ) -> Order:
     """PENDING_PAYMENT -> PAID, its tickets SOLD. Confirming a PAID order returns it unchanged.
 
     An EXPIRED order is confirmed only if every one of its numbers is still available (they are
     re-taken atomically); otherwise `NumbersLost` names the numbers someone else holds now.
+    `payment_proof_media_id` (the original n8n field) names the proof that was checked; a proof
+    that never arrived through the webhook is recorded first.
     """
+    if payment_proof_media_id and lock_order(order).status != OrderStatus.PAID:
+        attach_payment_proof(order=order, media_id=payment_proof_media_id, mime_type="")
     fresh = lock_order(order)
     if fresh.status == OrderStatus.PAID:
         return sync_instance(order, fresh)

@@ -4,14 +4,16 @@ number exists."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
-from raffles.errors import RaffleNotReady
-from raffles.models import Raffle
+from raffles.errors import RaffleInUse, RaffleNotReady
+from raffles.models import Order, Raffle, TicketNumber, TicketStatus
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
 
 
@@ -99,6 +101,64 @@ def deactivate_raffle(*, raffle: Raffle) -> Raffle:
     Raffle.objects.filter(pk=raffle.pk).update(is_active=False, activate_when_ready=False)
     locked = Raffle.objects.get(pk=raffle.pk)
     return _copy(raffle, locked)
+
+
+# Fields an operator may change directly; the range and `is_active` have their own services.
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "ticket_price",
+    "currency",
+    "max_tickets_per_order",
+    "reservation_ttl_minutes",
+    "payment_instructions",
+    "draw_at",
+)
+
+
+@transaction.atomic
+def update_raffle(*, raffle: Raffle, changes: Mapping[str, Any]) -> Raffle:
+    """Change a raffle's details (validated like the admin form); `min_number`/`max_number` go
+    through `change_range` and `is_active` through `activate_raffle`/`deactivate_raffle`.
+    A new price applies to new orders only: an order keeps the unit price it was made with."""
+    plain = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
+    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
+    if plain:
+        for name, value in plain.items():
+            setattr(locked, name, value)
+        locked.full_clean()
+        locked.save(update_fields=[*plain, "updated_at"])
+    if "min_number" in changes or "max_number" in changes:
+        wanted = (
+            changes.get("min_number", locked.min_number),
+            changes.get("max_number", locked.max_number),
+        )
+        if wanted != (locked.min_number, locked.max_number):
+            locked = change_range(raffle=locked, min_number=wanted[0], max_number=wanted[1])
+    if changes.get("is_active") is True:
+        locked = activate_raffle(raffle=locked)
+    elif changes.get("is_active") is False:
+        locked = deactivate_raffle(raffle=locked)
+    locked.refresh_from_db()
+    return _copy(raffle, locked)
+
+
+@transaction.atomic
+def delete_raffle(*, raffle: Raffle) -> None:
+    """Delete a raffle none of whose numbers was ever reserved or sold (`RaffleInUse` otherwise).
+
+    Any order means numbers were reserved (orders keep the numbers they held), so an order of
+    any status keeps the raffle. The tickets go with one DELETE, not row by row.
+    """
+    locked = Raffle.objects.select_for_update().get(pk=raffle.pk)
+    taken = TicketNumber.objects.filter(raffle=locked).exclude(status=TicketStatus.AVAILABLE)
+    if Order.objects.filter(raffle=locked).exists() or taken.exists():
+        raise RaffleInUse(raffle_id=locked.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
+        )
+    locked.delete()
 
 
 def _generate_or_enqueue(raffle: Raffle) -> None:

@@ -27,6 +27,7 @@ from whatsapp.outgoing import (
 )
 from whatsapp.services import outbound as services
 from whatsapp.services.outbound import (
+    broadcast,
     deliver,
     queue_message,
     queue_messages,
@@ -123,6 +124,22 @@ def test_bulk_queue_of_5000_is_one_insert_and_one_task(django_capture_on_commit_
     assert task.task.name == "drain_outbox"
     sample = OutboundMessage.objects.select_related("contact").first()
     assert sample.payload == message.graph_payload(sample.contact.wa_id)
+
+
+def test_broadcast_by_contact_ids_addresses_each_buyer_in_one_insert(buyer):
+    others = [baker.make(Contact, wa_id=f"54911000001{i:02d}") for i in range(3)]
+    notice = TextMessage(body="Your reservation expired")
+
+    with CaptureQueriesContext(connection) as queries:
+        count = broadcast(contact_ids=[buyer.pk, *(c.pk for c in others)], message=notice)
+
+    assert count == 4
+    assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 1
+    rows = OutboundMessage.objects.select_related("contact")
+    assert sorted(r.payload["to"] for r in rows) == sorted(
+        [buyer.wa_id, *(c.wa_id for c in others)]
+    )
+    assert all(r.payload == notice.graph_payload(r.contact.wa_id) for r in rows)
 
 
 def test_bulk_queue_renders_each_recipient_and_keeps_repeats(buyer):

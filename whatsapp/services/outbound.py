@@ -30,7 +30,7 @@ import json
 import logging
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import partial
@@ -126,6 +126,19 @@ def queue_messages(*, items: Iterable[tuple[Contact, OutgoingMessage]]) -> int:
     written = 0
     for message, (template, contact_ids) in recipients.items():
         written += _insert_for_contacts(message.kind, template, contact_ids, now)
+    if written:
+        transaction.on_commit(_enqueue_drain, robust=True)
+    return written
+
+
+@transaction.atomic
+def broadcast(*, contact_ids: Sequence[int], message: OutgoingMessage) -> int:
+    """One message to many contacts, by id (a notice to every buyer of an expiry sweep): one
+    `INSERT ... SELECT`, no Contact instances, one drain task on commit."""
+    message.validate()
+    # "to" is filled per row from each contact's wa_id; the placeholder only renders the body.
+    template = message.graph_payload("-")
+    written = _insert_for_contacts(message.kind, template, list(contact_ids), timezone.now())
     if written:
         transaction.on_commit(_enqueue_drain, robust=True)
     return written
