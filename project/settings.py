@@ -190,6 +190,8 @@ WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebo
 # The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
+# Proof downloads that failed (say, while the Graph API was down) are re-driven.
+PERIODIC_COMMANDS.append(("retry_inbound --media", 300))
 WEBHOOK_CAPTURE_RETENTION_DAYS = env.int("WEBHOOK_CAPTURE_RETENTION_DAYS", default=30)
 
 # --- WhatsApp outbound delivery -----------------------------------------------------------

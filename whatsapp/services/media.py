@@ -26,6 +26,9 @@ from whatsapp.signals import media_stored
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # per task run; a FAILED download is re-driven by `retry_inbound --media`
+# Past this many attempts in all (Meta keeps media about 30 days; a dead link stays dead) a
+# download is left FAILED for an operator to see instead of being re-driven forever.
+MAX_TOTAL_ATTEMPTS = 30
 _BACKOFF_SECONDS = (0.5, 2.0)
 # (magic prefix, extension, mime type); WebP is RIFF....WEBP, checked separately.
 _SIGNATURES = (
@@ -206,7 +209,10 @@ def enqueue_media_download(*, message_id: int) -> None:
 def retry_failed_media(*, limit: int = 100) -> int:
     """Re-enqueue downloads that failed or never ran; returns how many were enqueued."""
     ids = list(
-        InboundMessage.objects.filter(media_status__in=[MediaStatus.FAILED, MediaStatus.PENDING])
+        InboundMessage.objects.filter(
+            media_status__in=[MediaStatus.FAILED, MediaStatus.PENDING],
+            media_attempts__lt=MAX_TOTAL_ATTEMPTS,
+        )
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )

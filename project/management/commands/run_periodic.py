@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import time
 from types import FrameType
@@ -47,7 +48,8 @@ class Command(BaseCommand):
     def _run(self, name: str) -> None:
         close_old_connections()
         try:
-            call_command(name, verbosity=0)
+            # An entry may carry options: "retry_inbound --media".
+            call_command(*shlex.split(name), verbosity=0)
         except Exception:
             # One failing job must not stop the others; the traceback goes to the log.
             logger.exception("periodic command %s failed", name)

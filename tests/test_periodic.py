@@ -1,0 +1,43 @@
+"""Periodic housekeeping: `run_periodic` runs each configured command, options included."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from model_bakery import baker
+
+from whatsapp.models import Contact, InboundMessage
+from whatsapp.services.media import MAX_TOTAL_ATTEMPTS, retry_failed_media
+
+
+@pytest.mark.django_db
+def test_a_periodic_entry_may_carry_options(settings, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(
+        "whatsapp.management.commands.retry_inbound.retry_failed_media",
+        lambda *, limit: calls.append(limit) or 0,
+    )
+    settings.PERIODIC_COMMANDS = [("retry_inbound --media", 60)]
+
+    call_command("run_periodic", "--once")
+
+    assert calls == [100]
+
+
+@pytest.mark.django_db
+def test_failed_proof_downloads_are_redriven_until_they_have_had_enough_attempts(settings):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    buyer = baker.make(Contact)
+    baker.make(
+        InboundMessage, contact=buyer, msg_type="image", media_id="m1", media_status="failed"
+    )
+    baker.make(
+        InboundMessage,
+        contact=buyer,
+        msg_type="image",
+        media_id="m2",
+        media_status="failed",
+        media_attempts=MAX_TOTAL_ATTEMPTS,
+    )
+
+    assert retry_failed_media() == 1
