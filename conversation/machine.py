@@ -197,7 +197,9 @@ class Machine:
             replies.choose_mode(raffle=raffle, left=left, prefix=prefix),
         )
 
-    def choose_mode(self, raffle_id: int, mode: Mode) -> Turn:
+    def _ready_to_reserve(self, raffle_id: int) -> tuple[Any, int] | Turn:
+        """The raffle and how many numbers one order may take now, or the turn that answers
+        instead: a live order to finish first, a closed raffle, or nothing left."""
         blocked = self._offer_live()
         if blocked:
             return blocked
@@ -207,6 +209,13 @@ class Machine:
         most = self._most(raffle)
         if most <= 0:
             return self._sold_out(raffle)
+        return raffle, most
+
+    def choose_mode(self, raffle_id: int, mode: Mode) -> Turn:
+        ready = self._ready_to_reserve(raffle_id)
+        if isinstance(ready, Turn):
+            return ready
+        raffle, most = ready
         context = {"raffle_id": raffle.pk, "mode": mode.value}
         if mode == Mode.PICK:
             return Turn(
@@ -216,15 +225,10 @@ class Machine:
 
     # --- reserving -----------------------------------------------------------------------------
     def quantity(self, raffle_id: int, qty: int) -> Turn:
-        blocked = self._offer_live()
-        if blocked:
-            return blocked
-        raffle = self._open_raffle(raffle_id)
-        if raffle is None:
-            return self.menu(prefix=replies.raffle_closed())
-        most = self._most(raffle)
-        if most <= 0:
-            return self._sold_out(raffle)
+        ready = self._ready_to_reserve(raffle_id)
+        if isinstance(ready, Turn):
+            return ready
+        raffle, most = ready
         context = {"raffle_id": raffle.pk, "mode": Mode.RANDOM.value}
         if not 1 <= qty <= most:
             return Turn(
@@ -246,15 +250,10 @@ class Machine:
         )
 
     def pick(self, raffle_id: int, text: str) -> Turn:
-        blocked = self._offer_live()
-        if blocked:
-            return blocked
-        raffle = self._open_raffle(raffle_id)
-        if raffle is None:
-            return self.menu(prefix=replies.raffle_closed())
-        most = self._most(raffle)
-        if most <= 0:
-            return self._sold_out(raffle)
+        ready = self._ready_to_reserve(raffle_id)
+        if isinstance(ready, Turn):
+            return ready
+        raffle, most = ready
         context = {"raffle_id": raffle.pk, "mode": Mode.PICK.value}
 
         def again(message: str) -> Turn:

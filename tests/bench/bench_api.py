@@ -28,7 +28,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -38,44 +37,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.bench.common import percentile, scratch_database  # noqa: E402
+
 TARGETS_P99_MS = {"orders_pending_page": 100, "raffle_availability": 150}
 SCATTERED = 1_000
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def scratch_database(kind: str, pg_url: str) -> tuple[str, callable]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="bench-api-")
-        path = Path(folder) / "bench.sqlite3"
-
-        def drop() -> None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-            os.rmdir(folder)
-
-        return f"sqlite:///{path}", drop
-    import psycopg
-
-    name = f"bench_api_{os.getpid()}"
-    with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{pg_url.rsplit('/', 1)[0]}/{name}", drop
 
 
 def server_env(url: str) -> dict[str, str]:
@@ -270,7 +241,7 @@ def load(
 
 def run(kind: str, args: argparse.Namespace) -> dict[str, dict[str, float]]:
     print(f"\n== {kind} ==")
-    url, drop = scratch_database(kind, args.pg_url)
+    url, drop = scratch_database(kind, args.pg_url, prefix="bench-api")
     env = server_env(url)
     server = None
     try:

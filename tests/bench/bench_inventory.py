@@ -15,7 +15,6 @@ import random
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import timedelta
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.bench.common import percentile, scratch_database  # noqa: E402
 
 TARGETS = {
     "generation_rate": 200_000,  # numbers/s, at least
@@ -38,40 +39,6 @@ def verdict(ok: bool) -> str:
     return "OK " if ok else "MISS"
 
 
-def setup_database(kind: str, pg_url: str) -> tuple[str, callable]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="bench-inventory-")
-        path = Path(folder) / "bench.sqlite3"
-
-        def drop() -> None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-            os.rmdir(folder)
-
-        return f"sqlite:///{path}", drop
-    import psycopg
-
-    name = f"bench_inventory_{os.getpid()}"
-    with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    base = pg_url.rsplit("/", 1)[0]
-    return f"{base}/{name}", drop
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -81,7 +48,7 @@ def main() -> None:
     parser.add_argument("--expired", type=int, default=100_000)
     args = parser.parse_args()
 
-    url, drop = setup_database(args.db, args.pg_url)
+    url, drop = scratch_database(args.db, args.pg_url, prefix="bench-inventory")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     os.environ["TASKS_BACKEND"] = "django.tasks.backends.dummy.DummyBackend"
