@@ -64,9 +64,9 @@ class RafflesInventory:
         return Raffle.objects.filter(pk=raffle_id).first()
 
     def available_count(self, raffle: Any) -> int:
-        from raffles.services import availability
+        from raffles.services import available_count
 
-        return availability(raffle=raffle).available
+        return available_count(raffle=raffle)
 
     def sample_available(self, raffle: Any, k: int) -> list[int]:
         from raffles import selectors

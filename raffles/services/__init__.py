@@ -1,6 +1,6 @@
 """The inventory's services: every state change of raffles, tickets and orders happens here."""
 
-from raffles.services.availability import Availability, availability
+from raffles.services.availability import Availability, availability, available_count
 from raffles.services.expiry import ExpiryResult, expire_due, expire_orders
 from raffles.services.generation import GenerationResult, generate_tickets
 from raffles.services.orders import (
@@ -27,6 +27,7 @@ __all__ = [
     "activate_raffle",
     "attach_payment_proof",
     "availability",
+    "available_count",
     "cancel_order",
     "change_range",
     "confirm_payment",

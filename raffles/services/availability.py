@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import connection
 from django.utils import timezone
@@ -29,20 +30,7 @@ def availability(*, raffle: Raffle) -> Availability:
     range size minus the taken count, so a 1,000,000-number raffle costs what its sales cost.
     """
     now = timezone.now()
-    table = TicketNumber._meta.db_table
-    # Literal statuses so both databases match the partial index `ticket_taken_by_number`:
-    # a covering scan of the taken numbers, already in number order.
-    # SQLite's planner, without statistics, prefers the full-size indexes: name ours.
-    source = (
-        f"{table} INDEXED BY ticket_taken_by_number" if connection.vendor == "sqlite" else table
-    )
-    taken = (
-        f"SELECT number, status FROM {source} WHERE raffle_id = %s "
-        # Written exactly as the index's condition, so SQLite can prove the index applies.
-        f"AND status IN ('{TicketStatus.RESERVED}', '{TicketStatus.SOLD}') "
-        f"AND (status = '{TicketStatus.SOLD}' OR reserved_until IS NULL OR reserved_until > %s)"
-    )
-    params = [raffle.pk, now]
+    taken, params = _taken_numbers(raffle, now)
     counts = {TicketStatus.RESERVED.value: 0, TicketStatus.SOLD.value: 0}
     with connection.cursor() as cursor:
         if not raffle.tickets_ready:
@@ -69,6 +57,36 @@ def availability(*, raffle: Raffle) -> Availability:
     elif first_taken > raffle.min_number:
         ranges.insert(0, (raffle.min_number, int(first_taken) - 1))
     return Availability(counts=counts, available_ranges=ranges)
+
+
+def available_count(*, raffle: Raffle) -> int:
+    """How many numbers a buyer can still get (what a menu shows), without the ranges: one
+    count over the taken numbers' index."""
+    if not raffle.tickets_ready:
+        return availability(raffle=raffle).available
+    taken, params = _taken_numbers(raffle, timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({taken}) AS t", params)
+        return raffle.size - cursor.fetchone()[0]
+
+
+def _taken_numbers(raffle: Raffle, now: datetime) -> tuple[str, list[object]]:
+    """SQL (and its parameters) selecting the raffle's SOLD and live RESERVED numbers."""
+    table = TicketNumber._meta.db_table
+    # Literal statuses so both databases match the partial index `ticket_taken_by_number`:
+    # a covering scan of the taken numbers, already in number order.
+    # SQLite's planner, without statistics, prefers the full-size indexes: name ours.
+    source = (
+        f"{table} INDEXED BY ticket_taken_by_number" if connection.vendor == "sqlite" else table
+    )
+    taken = (
+        f"SELECT number, status FROM {source} WHERE raffle_id = %s "
+        # Written exactly as the index's condition, so SQLite can prove the index applies.
+        f"AND status IN ('{TicketStatus.RESERVED}', '{TicketStatus.SOLD}') "
+        f"AND (status = '{TicketStatus.SOLD}' OR reserved_until IS NULL OR reserved_until > %s)"
+    )
+    params = [raffle.pk, now]
+    return taken, params
 
 
 def _availability_while_generating(cursor, raffle, now, taken, params, counts) -> Availability:

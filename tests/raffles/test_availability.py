@@ -6,7 +6,13 @@ import pytest
 
 from raffles.models import TicketNumber, TicketStatus
 from raffles.selectors import sample_available
-from raffles.services import availability, confirm_payment, reserve_specific, submit_order
+from raffles.services import (
+    availability,
+    available_count,
+    confirm_payment,
+    reserve_specific,
+    submit_order,
+)
 from tests.raffles.conftest import lapse, make_raffle
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +45,13 @@ def test_a_lapsed_reservation_shows_as_available(raffle, buyer):
     assert result.counts["RESERVED"] == 0
 
 
+def test_the_count_alone_agrees_with_the_full_report(raffle, buyer, other_buyer):
+    reserve_specific(raffle=raffle, numbers=[1, 2, 3], contact=buyer)
+    lapse(reserve_specific(raffle=raffle, numbers=[7], contact=other_buyer))
+
+    assert available_count(raffle=raffle) == availability(raffle=raffle).available == 97
+
+
 def test_a_raffle_still_generating_shows_only_numbers_that_exist(db):
     raffle = make_raffle(max_number=9, is_active=False)
     TicketNumber.objects.filter(raffle=raffle, number__in=[3, 4, 8]).delete()
@@ -49,6 +62,7 @@ def test_a_raffle_still_generating_shows_only_numbers_that_exist(db):
 
     assert result.available_ranges == [(0, 2), (5, 7), (9, 9)]
     assert result.counts[TicketStatus.AVAILABLE] == 7
+    assert available_count(raffle=raffle) == 7
 
 
 def test_suggested_numbers_are_available_distinct_and_hold_nothing(raffle, buyer):
