@@ -6,6 +6,7 @@ API); the change page shows the proofs, numbers and history and offers those thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -349,41 +350,49 @@ class OrderAdmin(admin.ModelAdmin):
         if not self.has_cancel_order_permission(request):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
-        form = ReasonForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.cancel_order(
-                    order=order, by=request.user, reason=form.cleaned_data["reason"]
-                )
-            except RaffleError as error:
-                self.message_user(request, f"Not cancelled: {error.message}", messages.ERROR)
-            else:
-                self.message_user(request, f"Order #{order.pk} is cancelled.", messages.SUCCESS)
-            return self._back_to(order)
-        return self._reason_page(request, form, order, title=f"Cancel order #{order.pk}")
+        return self._with_reason(
+            request,
+            order,
+            title=f"Cancel order #{order.pk}",
+            act=lambda reason: services.cancel_order(order=order, by=request.user, reason=reason),
+            done=f"Order #{order.pk} is cancelled.",
+            refused="Not cancelled",
+        )
 
     def reject_proof_view(self, request: HttpRequest, order_id: int, proof_id: int) -> HttpResponse:
         if not self.has_confirm_payment_permission(request):
             raise PermissionDenied
         proof = get_object_or_404(PaymentProof, pk=proof_id, order_id=order_id)
+        return self._with_reason(
+            request,
+            proof.order,
+            title=f"Reject the proof of order #{order_id}",
+            act=lambda reason: services.reject_proof(proof=proof, by=request.user, reason=reason),
+            done=f"Proof rejected; the buyer of order #{order_id} is asked for another.",
+            refused="Not rejected",
+        )
+
+    def _with_reason(
+        self,
+        request: HttpRequest,
+        order: Order,
+        *,
+        title: str,
+        act: Callable[[str], object],
+        done: str,
+        refused: str,
+    ) -> HttpResponse:
+        """Ask for the reason the buyer will read, then act once it is given."""
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.reject_proof(
-                    proof=proof, by=request.user, reason=form.cleaned_data["reason"]
-                )
+                act(form.cleaned_data["reason"])
             except RaffleError as error:
-                self.message_user(request, f"Not rejected: {error.message}", messages.ERROR)
+                self.message_user(request, f"{refused}: {error.message}", messages.ERROR)
             else:
-                self.message_user(
-                    request,
-                    f"Proof rejected; the buyer of order #{order_id} is asked for another.",
-                    messages.SUCCESS,
-                )
-            return self._back_to(proof.order)
-        return self._reason_page(
-            request, form, proof.order, title=f"Reject the proof of order #{order_id}"
-        )
+                self.message_user(request, done, messages.SUCCESS)
+            return self._back_to(order)
+        return self._reason_page(request, form, order, title=title)
 
     def proof_file_view(self, request: HttpRequest, proof_id: int) -> FileResponse:
         """Proofs hold buyers' bank details: only staff who may view orders get the file."""

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.fake_graph import Failure, FakeGraph, RecordedRequest, _handler_for
+from tests.support.fake_graph import Failure, FakeGraph, RecordedRequest
 
 __all__ = ["StandaloneGraph", "main"]
 
@@ -43,19 +43,6 @@ class StandaloneGraph(FakeGraph):
         self.wamid_of: dict[int, str] = {}  # id(RecordedRequest) -> wamid given
         self.refusing_until = 0.0
         self.refusals = 0
-
-    def start(self) -> StandaloneGraph:
-        if self._server is not None:
-            return self
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler_for(self))
-        server.daemon_threads = True
-        self._port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
 
     def refuse_for(self, seconds: float) -> None:
         """Connection refused for `seconds`: no listener; old keep-alive connections dropped.
