@@ -68,7 +68,8 @@ def inbound_from(message: InboundMessage) -> Inbound:
 def handle_inbound(message: InboundMessage) -> None:
     """Answer one stored inbound message: decide, store the state, queue one reply."""
     contact = message.contact
-    with _answering_contact(contact.pk), transaction.atomic():
+    # The transport already runs us in a savepoint of our own: no second one.
+    with _answering_contact(contact.pk), transaction.atomic(savepoint=False):
         conversation = conversation_for(contact=contact, lock=True)
         machine = Machine(inventory=RafflesInventory(), contact=contact, now=timezone.now())
         turn = machine.step(

@@ -106,7 +106,11 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend plus a queue for writers (see project/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "project.sqlite"
     DATABASES["default"]["OPTIONS"] = sqlite_options()
+    # Kept per thread: opening one costs a handful of PRAGMAs on every request.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -115,7 +119,7 @@ else:
 _test_db = os.environ.get("TEST_DATABASE_NAME")
 if _test_db:
     DATABASES["default"]["TEST"] = {"NAME": _test_db}
-elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+elif DATABASES["default"]["ENGINE"] == "project.sqlite":
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["TEST"] = {"NAME": f"test_raffle_{os.getpid()}"}

@@ -38,7 +38,7 @@ def _sqlite_connection(tmp_path: Path) -> BaseDatabaseWrapper:
     handler = ConnectionHandler(
         {
             "default": {
-                "ENGINE": "django.db.backends.sqlite3",
+                "ENGINE": "project.sqlite",
                 "NAME": str(tmp_path / "scratch.sqlite3"),
                 "OPTIONS": sqlite_options(),
             }

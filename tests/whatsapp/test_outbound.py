@@ -104,6 +104,31 @@ def test_an_invalid_message_is_refused_before_anything_is_stored(buyer):
     assert not OutboundMessage.objects.exists()
 
 
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+
+def test_with_database_tasks_the_delivery_task_commits_or_rolls_back_with_its_message(
+    settings, buyer, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = DATABASE_TASKS
+    delivery_tasks = DBTaskResult.objects.filter(task_path="whatsapp.tasks.deliver_outbound")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        queue_message(contact=buyer, message=TextMessage(body="never said"))
+        raise RuntimeError("the bot's turn failed")
+    assert not OutboundMessage.objects.exists()
+    assert not delivery_tasks.exists()
+
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        outbound = queue_message(contact=buyer, message=TextMessage(body="Hola"))
+        # Written inside the transaction, beside the row: nothing waits for the commit.
+        task = delivery_tasks.get()
+    assert callbacks == []
+    assert task.args_kwargs["kwargs"] == {"outbound_id": outbound.pk}
+
+
 def test_bulk_queue_of_5000_is_one_insert_and_one_task(django_capture_on_commit_callbacks):
     contacts = baker.make(Contact, _quantity=5000, _bulk_create=True)
     contacts = list(Contact.objects.all())

@@ -2,7 +2,8 @@
 
 How a message travels:
 1. `queue_message` / `queue_messages` / `queue_read_receipt` write `OutboundMessage` rows in the
-   caller's transaction (status QUEUED, due now) and enqueue a delivery task on commit.
+   caller's transaction (status QUEUED, due now) and enqueue a delivery task: in the same
+   transaction when tasks live in the same database (django-tasks-db), else on commit.
 2. `deliver` makes one attempt. It first *claims* the row with a conditional UPDATE
    (QUEUED or SENDING-past-its-lease, due, -> SENDING with a lease in `next_attempt_at`) and
    checks the row count, so two workers never send the same row. The HTTP call runs outside any
@@ -90,17 +91,20 @@ def _setting(name: str, default: float) -> float:
 
 
 # --- queueing (runs in the caller's transaction) ------------------------------------------------
-@transaction.atomic
 def queue_message(*, contact: Contact, message: OutgoingMessage) -> OutboundMessage:
-    """Write one message to the outbox; its delivery is enqueued when the transaction commits."""
-    outbound = OutboundMessage.objects.create(
-        contact=contact,
-        kind=message.kind,
-        payload=message.graph_payload(contact.wa_id),
-        status=OutboundStatus.QUEUED,
-        next_attempt_at=timezone.now(),
-    )
-    transaction.on_commit(partial(_enqueue_delivery, outbound.pk), robust=True)
+    """Write one message to the outbox and enqueue its delivery with it."""
+    payload = message.graph_payload(contact.wa_id)  # an invalid message raises before any write
+    # Two INSERTs that cannot fail on their own: the caller's transaction is enough, a
+    # savepoint would add two statements to every bot turn.
+    with transaction.atomic(savepoint=False):
+        outbound = OutboundMessage.objects.create(
+            contact=contact,
+            kind=message.kind,
+            payload=payload,
+            status=OutboundStatus.QUEUED,
+            next_attempt_at=timezone.now(),
+        )
+        _enqueue_delivery_with(outbound)
     return outbound
 
 
@@ -223,8 +227,34 @@ def queue_read_receipt(*, message: InboundMessage) -> OutboundMessage | None:
             )
     except IntegrityError:
         return None
-    transaction.on_commit(partial(_enqueue_delivery, outbound.pk), robust=True)
+    _enqueue_delivery_with(outbound)
     return outbound
+
+
+def _enqueue_delivery_with(outbound: OutboundMessage) -> None:
+    """The fast path for one new row.
+
+    With the database task backend the task row is written in this very transaction: it
+    commits, or rolls back, with the message it delivers, and a webhook costs SQLite one write
+    transaction instead of two. Any other backend (immediate in tests, a broker) is called on
+    commit, so its worker never looks for a row that is not there yet.
+    """
+    if _tasks_in_our_database():
+        _enqueue_delivery(outbound.pk)
+    else:
+        transaction.on_commit(partial(_enqueue_delivery, outbound.pk), robust=True)
+
+
+def _tasks_in_our_database() -> bool:
+    from django.db import router
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from whatsapp.tasks import deliver_outbound
+
+    return isinstance(deliver_outbound.get_backend(), DatabaseBackend) and (
+        router.db_for_write(DBTaskResult) == transaction.get_connection().alias
+    )
 
 
 def _enqueue_delivery(outbound_id: int) -> None:

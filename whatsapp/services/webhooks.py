@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -119,7 +118,7 @@ def receive_webhook(
     chunks = [work[i : i + CHUNK_SIZE] for i in range(0, len(work), CHUNK_SIZE)] or [[]]
     try:
         for number, chunk in enumerate(chunks):
-            with _one_writer_per_process(), transaction.atomic():
+            with transaction.atomic():
                 if capture.pk is None and number < len(chunks) - 1:
                     capture.save()  # a long batch: keep the capture from the first commit on
                 for item in chunk:
@@ -140,17 +139,6 @@ def receive_webhook(
             _save_capture(capture, result)  # falls back to an INSERT if its row rolled back
     result.capture_id = capture.pk
     return result
-
-
-# SQLite allows one writer at a time and makes the others poll with growing sleeps (up to 100 ms),
-# which hurts tail latency; threads of one process queue here instead and wake at once.
-_sqlite_writer = threading.Lock()
-
-
-def _one_writer_per_process() -> contextlib.AbstractContextManager[object]:
-    if transaction.get_connection().vendor == "sqlite":
-        return _sqlite_writer
-    return contextlib.nullcontext()
 
 
 def _save_capture(capture: WebhookCapture, result: WebhookResult) -> None:
