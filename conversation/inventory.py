@@ -51,12 +51,21 @@ class Inventory(Protocol):
 
 
 class RafflesInventory:
-    """`Inventory` over the raffles app: its selectors to read, its services to change."""
+    """`Inventory` over the raffles app: its selectors to read, its services to change.
+
+    One instance serves one buyer's turn, so it remembers the open raffles for that turn
+    (a turn may ask twice: to match a typed title, then to draw the menu).
+    """
+
+    def __init__(self) -> None:
+        self._active: list[Any] | None = None
 
     def active_raffles(self) -> Sequence[Any]:
         from raffles import selectors
 
-        return list(selectors.active_raffles())
+        if self._active is None:
+            self._active = list(selectors.active_raffles())
+        return self._active
 
     def raffle(self, raffle_id: int) -> Any | None:
         from raffles.models import Raffle
