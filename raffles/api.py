@@ -34,7 +34,6 @@ from raffles.schemas import (
     AvailabilityOut,
     CancelIn,
     ConfirmIn,
-    NumberRange,
     OrderCreateIn,
     OrderFilters,
     OrderOut,
@@ -42,7 +41,6 @@ from raffles.schemas import (
     RaffleListFilters,
     RaffleOut,
     RafflePatch,
-    StatusCounts,
     TicketFilters,
     TicketOut,
 )
@@ -154,21 +152,19 @@ def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     return Status(204, None)
 
 
-def availability_data(raffle: Raffle) -> AvailabilityOut:
-    """The service's answer as the response model. Built, not validated: a large raffle can
-    have thousands of ranges, and they come straight from the database as integers."""
+def availability_data(raffle: Raffle) -> dict[str, Any]:
+    """The service's answer in the shape of `AvailabilityOut`, as plain dicts: a large raffle
+    can have thousands of ranges, and pydantic validates dicts of integers in its core far
+    faster than it builds (or walks) a model object per range."""
     result = services.availability(raffle=raffle)
-    return AvailabilityOut.model_construct(
-        raffle_id=raffle.pk,
-        total=raffle.size,
-        counts=StatusCounts.model_construct(
-            **{status: result.counts.get(status, 0) for status in TicketStatus.values}
-        ),
-        available_ranges=[
-            NumberRange.model_construct(first=first, last=last)
-            for first, last in result.available_ranges
+    return {
+        "raffle_id": raffle.pk,
+        "total": raffle.size,
+        "counts": {status: result.counts.get(status, 0) for status in TicketStatus.values},
+        "available_ranges": [
+            {"first": first, "last": last} for first, last in result.available_ranges
         ],
-    )
+    }
 
 
 @raffles_router.get(
@@ -178,7 +174,7 @@ def availability_data(raffle: Raffle) -> AvailabilityOut:
     summary="Availability of a raffle",
     description="Tickets per status and the available numbers as inclusive ranges.",
 )
-def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> AvailabilityOut:
+def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> dict[str, Any]:
     require_perm(request, "raffles.view_raffle")
     forbid_unknown_query(request)
     return availability_data(get_object_or_404(Raffle, pk=raffle_id))

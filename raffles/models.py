@@ -203,6 +203,9 @@ class Order(models.Model):
         indexes = [
             # The expiry sweep: live orders by deadline.
             models.Index(fields=["status", "expires_at"], name="order_status_expires"),
+            # The API's order lists, newest first, filtered by status (n8n polls PENDING_PAYMENT):
+            # a page is a short index walk and the count an index-only scan.
+            models.Index(fields=["status", "-id"], name="order_status_newest"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(qty__gte=1), name="order_qty_positive"),

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from raffles import services
@@ -96,6 +98,48 @@ def test_the_list_pages_with_a_next_link(api, make_order):
     seen = [o["id"] for page in (first, second, third) for o in page["results"]]
     assert seen == sorted((o.pk for o in orders), reverse=True)
     assert third["next"] is None
+
+
+def pending_page(api, page: int, size: int) -> tuple[dict, int]:
+    """A page of pending orders, and how many COUNT queries answering it took."""
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(f"/api/v1/orders?status=PENDING_PAYMENT&page_size={size}&page={page}")
+    counts = sum("COUNT(" in query["sql"].upper() for query in queries.captured_queries)
+    return body.json(), counts
+
+
+def test_the_count_is_right_on_every_page_and_a_last_short_page_is_not_counted(api, make_order):
+    for n in range(1, 6):
+        make_order(numbers=[n])
+
+    full, full_counts = pending_page(api, page=1, size=3)
+    short, short_counts = pending_page(api, page=2, size=3)
+    past_the_end, _ = pending_page(api, page=3, size=3)
+
+    assert full["count"] == short["count"] == past_the_end["count"] == 5
+    assert [len(p["results"]) for p in (full, short, past_the_end)] == [3, 2, 0]
+    assert full["next"] is not None and short["next"] is None
+    assert full_counts == 1
+    assert short_counts == 0
+
+
+def test_a_full_last_page_is_counted_and_has_no_next_link(api, make_order):
+    for n in range(1, 5):
+        make_order(numbers=[n])
+
+    last, counts = pending_page(api, page=2, size=2)
+
+    assert last["count"] == 4
+    assert len(last["results"]) == 2
+    assert last["next"] is None
+    assert counts == 1
+
+
+def test_an_empty_list_counts_zero_without_a_count_query(api):
+    body, counts = pending_page(api, page=1, size=50)
+
+    assert body == {"count": 0, "next": None, "previous": None, "results": []}
+    assert counts == 0
 
 
 def test_a_proof_downloads_with_the_same_token_and_never_without(api, anonymous, order):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +21,8 @@ def scratch_database(kind: str, pg_url: str, *, prefix: str) -> tuple[str, Calla
         path = Path(folder) / "bench.sqlite3"
 
         def drop_file() -> None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-            os.rmdir(folder)
+            # The database with its WAL, shared memory and writer-lock files (project.sqlite).
+            shutil.rmtree(folder, ignore_errors=True)
 
         return f"sqlite:///{path}", drop_file
     import psycopg
