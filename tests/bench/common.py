@@ -20,7 +20,7 @@ def scratch_database(kind: str, pg_url: str, *, prefix: str) -> tuple[str, Calla
         path = Path(folder) / "bench.sqlite3"
 
         def drop_file() -> None:
-            for suffix in ("", "-wal", "-shm", ".writer-lock"):
+            for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
             os.rmdir(folder)
 
