@@ -14,12 +14,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from conversation import replies
 from conversation.handler import answering
 from conversation.models import Conversation, ConversationState
 from conversation.services import conversation_for
+from project.id_sets import AnyOf
 from whatsapp.outgoing import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -148,8 +152,9 @@ def on_orders_expired(
     ids = list(order_ids) if order_ids is not None else [order.pk for order in orders]
     if not ids:
         return
+    # The ids travel as one parameter each time (a sweep passes 5,000): see project.id_sets.
     rows = list(
-        Order.objects.filter(pk__in=ids)
+        Order.objects.filter(pk__any_of=ids)
         .exclude(contact_id=answering() or 0)
         .values_list("pk", "raffle_id", "contact_id")
     )
@@ -165,9 +170,10 @@ def on_orders_expired(
         )
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).
+    about_order = Cast(KeyTextTransform("order_id", "context"), BigIntegerField())
     Conversation.objects.filter(
-        contact_id__in={contact_id for _, _, contact_id in rows},
-        context__order_id__in=[pk for pk, _, _ in rows],
+        AnyOf(about_order, [pk for pk, _, _ in rows]),
+        contact_id__any_of=list({contact_id for _, _, contact_id in rows}),
     ).exclude(state=ConversationState.DONE).update(
         state=ConversationState.MENU, context={}, updated_at=timezone.now()
     )

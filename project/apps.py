@@ -9,3 +9,6 @@ class ProjectConfig(AppConfig):
 
     def ready(self) -> None:
         from project import checks  # noqa: F401  (registers system checks)
+        from project.id_sets import register
+
+        register()  # the `__any_of` lookup

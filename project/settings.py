@@ -250,6 +250,9 @@ INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 PERIODIC_COMMANDS = [*PERIODIC_COMMANDS, ("prune_idempotency_records", 3600)]
+if DATABASES["default"]["ENGINE"] == "project.sqlite":
+    # Checkpoints the WAL here rather than inside a buyer's commit (see sqlite_options).
+    PERIODIC_COMMANDS.append(("checkpoint_sqlite", 10))
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {

@@ -41,3 +41,22 @@ def test_failed_proof_downloads_are_redriven_until_they_have_had_enough_attempts
     )
 
     assert retry_failed_media() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sqlite_wal_is_checkpointed_off_the_request_path(settings):
+    import re
+    from io import StringIO
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only")
+    baker.make(Contact)  # committed: the WAL now holds pages to copy back
+    out = StringIO()
+
+    call_command("checkpoint_sqlite", stdout=out)
+
+    copied, logged = map(int, re.search(r"(\d+) of (\d+) pages", out.getvalue()).groups())
+    assert logged > 0 and copied == logged
+    assert ("checkpoint_sqlite", 10) in settings.PERIODIC_COMMANDS

@@ -25,8 +25,8 @@ def availability(*, raffle: Raffle) -> Availability:
     """Counts per status and the AVAILABLE numbers as inclusive ranges, e.g. [(1, 40), (42, 99)].
 
     A lapsed reservation counts as available (it blocks no buyer). Read-only, so no transaction.
-    Once every number exists only the few taken numbers are read: the gaps between consecutive
-    taken numbers (a window over the index) are the available ranges, and AVAILABLE is the
+    Once every number exists only the taken numbers are read, in one pass over their index:
+    the gaps between consecutive taken numbers are the available ranges, and AVAILABLE is the
     range size minus the taken count, so a 1,000,000-number raffle costs what its sales cost.
     """
     now = timezone.now()
@@ -35,28 +35,26 @@ def availability(*, raffle: Raffle) -> Availability:
     with connection.cursor() as cursor:
         if not raffle.tickets_ready:
             return _availability_while_generating(cursor, raffle, now, taken, params, counts)
-        cursor.execute(f"SELECT status, COUNT(*) FROM ({taken}) AS t GROUP BY status", params)
-        counts.update({status: n for status, n in cursor.fetchall()})
-        counts[TicketStatus.AVAILABLE.value] = raffle.size - sum(counts.values())
-        # Each taken number followed by a gap before the next one opens an available range.
+        # Plain numbers, built into ranges here: with 10 % sold at random (~90,000 ranges) this
+        # is half the time of a window (LEAD) query returning the ranges plus a GROUP BY count.
+        cursor.execute(f"SELECT number FROM ({taken}) AS t ORDER BY number", params)
+        numbers = [number for (number,) in cursor.fetchall()]
+        # Live reservations are few next to sales: count them, and SOLD is the rest.
         cursor.execute(
-            f"""
-            SELECT number + 1, nxt - 1 FROM (
-                SELECT number, LEAD(number, 1, %s) OVER (ORDER BY number) AS nxt
-                FROM ({taken}) AS t
-            ) AS steps WHERE nxt - number > 1
-            """,
-            [raffle.max_number + 1, *params],
+            f"SELECT COUNT(*) FROM ({taken}) AS t WHERE status = '{TicketStatus.RESERVED}'", params
         )
-        # Sorted here (already in order, so linear) rather than by another SQL sort.
-        ranges = sorted((int(a), int(b)) for a, b in cursor.fetchall())
-        cursor.execute(f"SELECT MIN(number) FROM ({taken}) AS t", params)
-        first_taken = cursor.fetchone()[0]
-    if first_taken is None:
-        ranges = [(raffle.min_number, raffle.max_number)]
-    elif first_taken > raffle.min_number:
-        ranges.insert(0, (raffle.min_number, int(first_taken) - 1))
-    return Availability(counts=counts, available_ranges=ranges)
+        reserved = cursor.fetchone()[0]
+    counts[TicketStatus.RESERVED.value] = reserved
+    counts[TicketStatus.SOLD.value] = len(numbers) - reserved
+    counts[TicketStatus.AVAILABLE.value] = raffle.size - len(numbers)
+    return Availability(counts=counts, available_ranges=_gaps(numbers, raffle))
+
+
+def _gaps(taken: list[int], raffle: Raffle) -> list[tuple[int, int]]:
+    """The ranges of the raffle's numbers between the ascending `taken` ones."""
+    before = [raffle.min_number - 1, *taken]
+    after = [*taken, raffle.max_number + 1]
+    return [(a + 1, b - 1) for a, b in zip(before, after, strict=True) if b - a > 1]
 
 
 def available_count(*, raffle: Raffle) -> int:

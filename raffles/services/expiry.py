@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
+from project.id_sets import any_of_sql
 from raffles.models import (
     LIVE_STATUSES,
     ChangeSource,
@@ -39,7 +40,7 @@ class ExpiredOrders(Sequence[Order]):
             self._orders = []
             for i in range(0, len(self.ids), SWEEP_BATCH):
                 chunk = self.ids[i : i + SWEEP_BATCH]
-                self._orders.extend(Order.objects.filter(pk__in=chunk).order_by("pk"))
+                self._orders.extend(Order.objects.filter(pk__any_of=chunk).order_by("pk"))
         return self._orders
 
     def __len__(self) -> int:
@@ -81,11 +82,13 @@ def expire_due(
         due = due.filter(raffle_id=raffle_id)
     # One read of the candidates (the index on status and deadline covers it), then small
     # locked batches: re-sorting the remaining candidates for every batch grows quadratically.
+    # Each batch re-checks its candidates under the lock (another sweep or a buyer may have
+    # changed them since), passing the ids as one parameter (`any_of`, see project.id_sets).
     candidates = list(due.order_by("pk").values_list("pk", flat=True))
     for i in range(0, len(candidates), batch_size):
         with transaction.atomic():
             batch = list(
-                due.filter(pk__in=candidates[i : i + batch_size])
+                due.filter(pk__any_of=candidates[i : i + batch_size])
                 .order_by("pk")
                 .select_for_update(skip_locked=True, no_key=True)
                 .values_list("pk", flat=True)
@@ -117,22 +120,28 @@ def _expire_locked(ids: Sequence[int], *, now: datetime) -> list[int]:
     if not ids:
         return []
     ids = list(ids)
-    marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
-        # History first, while each order still shows the status it leaves.
+        # History first, while each order still shows the status it leaves: one INSERT ...
+        # SELECT, no OrderEvent instances.
+        batch, params = any_of_sql("id", ids, vendor=connection.vendor)
         cursor.execute(
             f"INSERT INTO {OrderEvent._meta.db_table} "
             "(order_id, from_status, to_status, at, source, note, actor_id) "
-            f"SELECT id, status, %s, %s, %s, %s, NULL FROM {Order._meta.db_table} "
-            f"WHERE id IN ({marks})",
-            [OrderStatus.EXPIRED, now, ChangeSource.SYSTEM, "reservation expired", *ids],
+            f"SELECT id, status, %s, %s, %s, %s, NULL FROM {Order._meta.db_table} WHERE {batch}",
+            [
+                OrderStatus.EXPIRED,
+                connection.ops.adapt_datetimefield_value(now),
+                ChangeSource.SYSTEM,
+                "reservation expired",
+                *params,
+            ],
         )
-    updated = Order.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).update(
+    updated = Order.objects.filter(pk__any_of=ids, status__in=LIVE_STATUSES).update(
         status=OrderStatus.EXPIRED, updated_at=now
     )
     assert updated == len(ids), "expiring orders that were locked must update every one"
-    TicketNumber.objects.filter(reserved_by_order_id__in=ids, status=TicketStatus.RESERVED).update(
-        status=TicketStatus.AVAILABLE, reserved_by_order=None, reserved_until=None
-    )
+    TicketNumber.objects.filter(
+        reserved_by_order_id__any_of=ids, status=TicketStatus.RESERVED
+    ).update(status=TicketStatus.AVAILABLE, reserved_by_order=None, reserved_until=None)
     orders_expired.send(sender=Order, orders=ExpiredOrders(ids), order_ids=ids)
     return ids

@@ -36,6 +36,16 @@ def test_taken_numbers_split_the_ranges_and_the_counts_add_up(raffle, buyer, oth
     assert result.counts == {"AVAILABLE": 95, "RESERVED": 4, "SOLD": 1}
 
 
+def test_a_raffle_with_every_number_taken_has_no_range(db, buyer):
+    raffle = make_raffle(max_number=2)
+    reserve_specific(raffle=raffle, numbers=[0, 1, 2], contact=buyer)
+
+    result = availability(raffle=raffle)
+
+    assert result.available_ranges == []
+    assert result.counts == {"AVAILABLE": 0, "RESERVED": 3, "SOLD": 0}
+
+
 def test_a_lapsed_reservation_shows_as_available(raffle, buyer):
     lapse(reserve_specific(raffle=raffle, numbers=[10], contact=buyer))
 

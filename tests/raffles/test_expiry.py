@@ -94,3 +94,33 @@ def test_expire_reservations_command_reports_and_dry_run_changes_nothing(raffle,
 
 def test_expiry_runs_every_minute_with_the_periodic_housekeeping():
     assert ("expire_reservations", 60) in settings.PERIODIC_COMMANDS
+
+
+def test_a_sweep_in_batches_writes_one_history_row_per_order_and_keeps_what_they_held(
+    raffle, signals
+):
+    from model_bakery import baker
+
+    from raffles.models import Order, OrderEvent
+    from whatsapp.models import Contact
+
+    orders = [
+        lapse(reserve_specific(raffle=raffle, numbers=[i], contact=baker.make(Contact)))
+        for i in range(5)
+    ]
+
+    expire_due(batch_size=2)
+    expire_due(batch_size=2)  # a second sweep finds nothing and writes nothing
+
+    expired = OrderEvent.objects.filter(to_status=OrderStatus.EXPIRED)
+    assert sorted(expired.values_list("order_id", flat=True)) == sorted(o.pk for o in orders)
+    assert set(expired.values_list("from_status", "source", "note")) == {
+        ("DRAFT", ChangeSource.SYSTEM, "reservation expired")
+    }
+    assert sorted(pk for batch in signals.expired for pk in (o.pk for o in batch)) == sorted(
+        o.pk for o in orders
+    )
+    for i, order in enumerate(orders):
+        assert Order.objects.get(pk=order.pk).numbers == [i]
+        assert ticket(raffle, i).reserved_by_order_id is None
+        assert ticket(raffle, i).reserved_until is None

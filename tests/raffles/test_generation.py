@@ -152,3 +152,46 @@ def test_generate_tickets_command_creates_missing_numbers():
 def test_generate_tickets_command_fails_for_an_unknown_raffle():
     with pytest.raises(CommandError):
         call_command("generate_tickets", "999999")
+
+
+def _synchronous_commit() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_only_generation_chunks_skip_the_wait_for_the_disk():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    raffle = make_raffle(max_number=99, is_active=False)
+    TicketNumber.objects.filter(raffle=raffle).delete()
+
+    with CaptureQueriesContext(connection) as queries:
+        result = generate_tickets(raffle=raffle, chunk_size=40)
+
+    assert result.created == 100
+    relaxed = [q for q in queries.captured_queries if "synchronous_commit" in q["sql"]]
+    assert len(relaxed) == 3  # one per chunk transaction
+    assert _synchronous_commit() == "on"  # the session (and whatever it commits next) is not
+
+
+@pytest.mark.django_db(transaction=True)
+def test_generation_inside_a_callers_transaction_leaves_its_commit_durable():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    raffle = make_raffle(max_number=99, is_active=False)
+    TicketNumber.objects.filter(raffle=raffle).delete()
+
+    with transaction.atomic():
+        generate_tickets(raffle=raffle, chunk_size=40)
+        assert _synchronous_commit() == "on"
+
+    assert len(numbers_of(raffle)) == 100
