@@ -81,9 +81,8 @@ def _env(database_url: str, handler: str | None) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
     }
-    env.pop("WHATSAPP_INBOUND_HANDLER", None)
-    if handler:
-        env["WHATSAPP_INBOUND_HANDLER"] = handler
+    # Empty means store only: the settings' default would otherwise answer with the bot.
+    env["WHATSAPP_INBOUND_HANDLER"] = handler or ""
     return env
 
 
@@ -280,7 +279,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=90, help="per target")
-    parser.add_argument("--handler", default=None, help="WHATSAPP_INBOUND_HANDLER for the run")
+    parser.add_argument(
+        "--handler", default=None, help="WHATSAPP_INBOUND_HANDLER (default: store only)"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     args.requests = min(args.requests, 20_000)
