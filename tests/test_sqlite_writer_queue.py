@@ -120,3 +120,31 @@ def test_a_lock_held_past_the_timeout_falls_back_to_sqlite_busy_handling(scratch
 
     assert 0.2 <= waited < 5
     assert writer.cursor().execute("SELECT COUNT(*) FROM sale").fetchone()[0] == 1
+
+
+def test_a_forked_process_queues_against_its_parent(scratch):
+    from project.sqlite import base
+
+    path, handler = scratch
+    parent = handler["default"]
+    _begin(parent)  # opens this process's lock file...
+    parent.commit()  # ...and lets go of it before the fork
+    holding, done = os.pipe(), os.pipe()
+
+    child = os.fork()
+    if child == 0:  # a worker forked from a preloaded parent takes the writer lock
+        took = base._queue_for(str(path)).acquire(timeout=1)
+        os.write(holding[1], b"1" if took else b"0")
+        os.read(done[0], 1)  # hold it until the parent has tried
+        os._exit(0)
+    child_took = os.read(holding[0], 1) == b"1"
+    parent_took = base._queue_for(str(path)).acquire(timeout=0.2)
+    if parent_took:
+        base._queue_for(str(path)).release()
+    os.write(done[1], b"x")
+    os.waitpid(child, 0)
+    for fd in (*holding, *done):
+        os.close(fd)
+
+    assert child_took
+    assert not parent_took  # with an inherited descriptor both would "hold" the same lock

@@ -7,7 +7,7 @@ and the tail grows to half a second. Here every write transaction (our transacti
 IMMEDIATE: they take the write lock at BEGIN) first queues for the database's writer lock:
 threads of one process wait on a `threading.Lock` (woken at once on release), and the one at the
 head of each process takes an advisory `flock` on `<database>.writer-lock`, retried every
-millisecond or two. The lock is held from BEGIN until COMMIT or ROLLBACK, exactly as long as
+0.05 to 0.5 ms. The lock is held from BEGIN until COMMIT or ROLLBACK, exactly as long as
 SQLite's own.
 
 If the queue takes longer than the busy timeout (a thread that waits on another thread of its
@@ -73,6 +73,17 @@ class _WriterQueue:
 
 _queues: dict[str, _WriterQueue] = {}
 _queues_lock = threading.Lock()
+
+
+def _forget_queues_in_child() -> None:
+    """A forked process (gunicorn --preload, a task worker) opens its own lock files: a
+    descriptor inherited from the parent would share the parent's lock instead of queueing."""
+    global _queues_lock
+    _queues.clear()
+    _queues_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_queues_in_child)
 
 
 def _queue_for(database: str) -> _WriterQueue | None:
