@@ -153,3 +153,17 @@ def test_a_forked_process_queues_against_its_parent(scratch):
 
     assert child_took
     assert not parent_took  # with an inherited descriptor both would "hold" the same lock
+
+
+def test_destroying_a_test_database_removes_its_lock_file(scratch):
+    path, handler = scratch
+    connection = handler["default"]
+    _begin(connection)  # creates the lock file
+    connection.commit()
+    connection.close()
+    assert Path(f"{path}.writer-lock").exists()
+
+    connection.creation._destroy_test_db(str(path), verbosity=0)
+
+    assert not path.exists()
+    assert not Path(f"{path}.writer-lock").exists()

@@ -17,6 +17,7 @@ queue and SQLite's busy timeout decides, as it would without this backend: never
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -24,6 +25,7 @@ import time
 from typing import Any
 
 from django.db.backends.sqlite3 import base as sqlite3
+from django.db.backends.sqlite3 import creation
 
 __all__ = ["DatabaseWrapper"]
 
@@ -98,7 +100,18 @@ def _queue_for(database: str) -> _WriterQueue | None:
         return queue
 
 
+class DatabaseCreation(creation.DatabaseCreation):
+    def _destroy_test_db(self, test_database_name: str, verbosity: int) -> None:
+        """The test database goes, and its lock file with it."""
+        super()._destroy_test_db(test_database_name, verbosity)
+        if test_database_name and not self.is_in_memory_db(test_database_name):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(f"{os.path.abspath(test_database_name)}.writer-lock")
+
+
 class DatabaseWrapper(sqlite3.DatabaseWrapper):
+    creation_class = DatabaseCreation
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._held_queue: _WriterQueue | None = None
