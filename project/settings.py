@@ -105,14 +105,13 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# Kept per thread on both databases (on SQLite, opening one runs a handful of PRAGMAs).
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's backend plus a queue for writers (see project/sqlite/base.py).
     DATABASES["default"]["ENGINE"] = "project.sqlite"
     DATABASES["default"]["OPTIONS"] = sqlite_options()
-    # Kept per thread: opening one costs a handful of PRAGMAs on every request.
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Each test run gets its own database: a file for SQLite (so tests can open real concurrent
 # connections), a uniquely named one on PostgreSQL (so parallel runs never share one).

@@ -22,6 +22,7 @@ import fcntl
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.backends.sqlite3 import base as sqlite3
@@ -124,21 +125,23 @@ class DatabaseWrapper(sqlite3.DatabaseWrapper):
             self._let_go_of_writer_lock()
             raise
 
+    # However the transaction ends (even if ending it fails), the next writer may go.
     def _commit(self) -> None:
-        try:
+        with self._then_let_go():
             super()._commit()
-        finally:
-            self._let_go_of_writer_lock()
 
     def _rollback(self) -> None:
-        try:
+        with self._then_let_go():
             super()._rollback()
-        finally:
-            self._let_go_of_writer_lock()
 
     def _close(self) -> None:
-        try:
+        with self._then_let_go():
             super()._close()
+
+    @contextlib.contextmanager
+    def _then_let_go(self) -> Iterator[None]:
+        try:
+            yield
         finally:
             self._let_go_of_writer_lock()
 
