@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from conversation.inventory import RafflesInventory
 from conversation.machine import Inbound, InboundKind, Machine
+from conversation.models import Conversation
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
 from whatsapp.services.outbound import queue_message
@@ -77,7 +78,11 @@ def handle_inbound(message: InboundMessage) -> None:
         )
         conversation.state = turn.state
         conversation.context = turn.context
-        conversation.save(update_fields=["state", "context", "updated_at"])
+        conversation.updated_at = timezone.now()
+        # A queryset UPDATE: save(update_fields=...)'s statement for a third of the Python.
+        Conversation.objects.filter(pk=conversation.pk).update(
+            state=turn.state, context=turn.context, updated_at=conversation.updated_at
+        )
         if turn.reply is not None:
             queue_message(contact=contact, message=turn.reply)
         if inbound_from(message).kind == InboundKind.MEDIA:

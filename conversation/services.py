@@ -13,10 +13,13 @@ __all__ = ["conversation_for", "reset_conversation"]
 def conversation_for(*, contact: Contact, lock: bool = False) -> Conversation:
     """The contact's conversation row, created in MENU on first contact."""
     manager = Conversation.objects.select_for_update() if lock else Conversation.objects
-    conversation = manager.filter(contact=contact).first()
-    if conversation is None:
+    try:
+        # get(), not first(): one row per contact, and first() would sort by the default
+        # ordering on every message.
+        return manager.get(contact=contact)
+    except Conversation.DoesNotExist:
         conversation, _ = Conversation.objects.get_or_create(contact=contact)
-    return conversation
+        return conversation
 
 
 @transaction.atomic

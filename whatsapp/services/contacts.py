@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from whatsapp.models import Contact
 
@@ -23,7 +24,7 @@ def upsert_contact(
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
     key = wa_id or user_id
-    contact = Contact.objects.select_for_update().filter(wa_id=key).first()
+    contact = _locked(wa_id=key)
     if contact is None and user_id:
         # Same person seen before by BSUID only (or under another key).
         contact = Contact.objects.select_for_update().filter(user_id=user_id).order_by("pk").first()
@@ -54,5 +55,18 @@ def upsert_contact(
         contact.last_inbound_at = seen_at
         changed.append("last_inbound_at")
     if changed:
-        contact.save(update_fields=[*changed, "updated_at"])
+        # A queryset UPDATE: the same statement as save(update_fields=...) for a third of
+        # the Python (this runs on most messages, inside SQLite's single write lock).
+        contact.updated_at = timezone.now()
+        Contact.objects.filter(pk=contact.pk).update(
+            **{name: getattr(contact, name) for name in [*changed, "updated_at"]}
+        )
     return contact
+
+
+def _locked(*, wa_id: str) -> Contact | None:
+    # get(), not first(): wa_id is unique, and first() would sort by the default ordering.
+    try:
+        return Contact.objects.select_for_update().get(wa_id=wa_id)
+    except Contact.DoesNotExist:
+        return None
