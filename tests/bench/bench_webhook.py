@@ -6,8 +6,11 @@
 
 Each webhook POST is signed and carries one text message with a fresh id (from a pool of buyers);
 the bare view returns 200 through the same middleware stack: the framework's ceiling on this
-machine. Prints messages/s, p50 and p99 for both, and the ratio (target >= 25 %, p99 < 250 ms at
-8 concurrent clients). Bounded in requests and seconds; binds 127.0.0.1 only. Not collected by
+machine. With --handler the bot answers from the real menu: one raffle of --raffle-numbers
+numbers is open (0 opens none, and the bot only says that nothing is on sale).
+
+Prints messages/s, p50 and p99 for both, and the ratio (target >= 25 %, p99 < 250 ms at 8
+concurrent clients). Bounded in requests and seconds; binds 127.0.0.1 only. Not collected by
 pytest (the file name does not start with test_). Results also go to bench-results/ (git-ignored).
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -189,6 +193,8 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
             env=env,
             check=True,
         )
+        if args.handler and args.raffle_numbers:
+            _open_raffle(env, args.raffle_numbers)
         port = _free_port()
         server = subprocess.Popen(
             [
@@ -232,6 +238,7 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
                 server.kill()
         if drop_pg:
             drop_pg()
+        shutil.rmtree(tmp, ignore_errors=True)  # the SQLite file, its WAL and static files
     ratio = round(100 * hook["per_second"] / bare["per_second"], 1) if bare["per_second"] else 0
     return {
         "db": db,
@@ -259,6 +266,17 @@ def _wait_ready(url: str, server: subprocess.Popen) -> None:
     raise SystemExit("gunicorn did not become ready within 60 s")
 
 
+def _open_raffle(env: dict[str, str], numbers: int) -> None:
+    code = (
+        "import django; django.setup(); from decimal import Decimal; "
+        "from raffles.services import create_raffle; "
+        "create_raffle(title='Bench Raffle', ticket_price=Decimal('5.00'), "
+        f"min_number=0, max_number={numbers - 1}, is_active=True, "
+        "payment_instructions='Transfer to Bank 123-456.')"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
+
+
 def _count_messages(env: dict[str, str]) -> int:
     code = (
         "import django; django.setup(); from whatsapp.models import InboundMessage; "
@@ -282,6 +300,9 @@ def main() -> None:
     parser.add_argument(
         "--handler", default=None, help="WHATSAPP_INBOUND_HANDLER (default: store only)"
     )
+    parser.add_argument(
+        "--raffle-numbers", type=int, default=1000, help="numbers of the open raffle (0: none)"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     args.requests = min(args.requests, 20_000)
@@ -291,6 +312,7 @@ def main() -> None:
     print(
         f"\nwebhook benchmark: {args.requests} requests per target, {args.concurrency} clients, "
         f"gunicorn {args.workers} workers x {args.threads} threads, handler={args.handler}"
+        + (f", one open raffle of {args.raffle_numbers} numbers" if args.handler else "")
     )
     print(f"{'db':9} {'target':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}")
     for r in results:
