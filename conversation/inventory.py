@@ -70,7 +70,11 @@ class RafflesInventory:
     def raffle(self, raffle_id: int) -> Any | None:
         from raffles.models import Raffle
 
-        return Raffle.objects.filter(pk=raffle_id).first()
+        # get(), not first(): a pk lookup needs no ORDER BY (asked on most turns).
+        try:
+            return Raffle.objects.get(pk=raffle_id)
+        except Raffle.DoesNotExist:
+            return None
 
     def available_count(self, raffle: Any) -> int:
         from raffles.services import available_count
@@ -90,7 +94,10 @@ class RafflesInventory:
     def order(self, contact: Any, order_id: int) -> Any | None:
         from raffles.models import Order
 
-        return Order.objects.select_related("raffle").filter(pk=order_id, contact=contact).first()
+        try:
+            return Order.objects.select_related("raffle").get(pk=order_id, contact=contact)
+        except Order.DoesNotExist:
+            return None
 
     def orders_of(self, contact: Any, limit: int) -> Sequence[Any]:
         from raffles import selectors

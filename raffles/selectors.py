@@ -19,15 +19,14 @@ def live_order_for(contact: Contact, raffle: Raffle | None = None) -> Order | No
     orders = Order.objects.filter(contact_id=contact.pk, status__in=LIVE_STATUSES)
     if raffle is not None:
         orders = orders.filter(raffle=raffle)
-    # A buyer holds at most one live order per raffle, so the deadline and the newest-first
-    # order are applied here rather than in SQL (order_by() drops the model's default
-    # ordering too): the bot asks this on every message, and building the OR and the ORDER
-    # BY costs the ORM more than the query costs the database.
+    # The bot asks this on every message, and building SQL costs the ORM more than running it
+    # costs the database. A buyer holds at most one live order per raffle, so the deadline
+    # and the newest-first order are applied here (order_by() drops the model's default
+    # ordering too). No join: most messages come from buyers with no live order, and the
+    # raffle of one that exists is loaded when it is asked for.
     now = timezone.now()
     live = [
-        order
-        for order in orders.select_related("raffle").order_by()
-        if order.expires_at is None or order.expires_at > now
+        order for order in orders.order_by() if order.expires_at is None or order.expires_at > now
     ]
     return max(live, key=lambda order: (order.created_at, order.pk), default=None)
 
