@@ -226,8 +226,9 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
         _drive(bare_url, 50, args.concurrency, 30)  # warm up every worker and thread
         _drive(hook_url, _bodies(50, f"{db}-warm"), args.concurrency, 30)
 
-        bare = _drive(bare_url, args.requests, args.concurrency, args.max_seconds)
-        hook = _drive(hook_url, _bodies(args.requests, db), args.concurrency, args.max_seconds)
+        bodies = _bodies(args.requests, db)
+        bare = _with_cpu(server.pid, _drive, bare_url, args.requests, args)
+        hook = _with_cpu(server.pid, _drive, hook_url, bodies, args)
         stored = _count_messages(env)
     finally:
         if server is not None:
@@ -248,6 +249,34 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
         "messages_stored": stored,
         "handler": args.handler,
     }
+
+
+def _with_cpu(server_pid: int, drive, url: str, requests, args: argparse.Namespace):
+    """`drive`'s figures plus the CPU milliseconds each request cost the server (gunicorn's
+    workers) and this driver. Two cores serve both: the ratio of the webhook to the bare view
+    is, near enough, the ratio of their per-request sums."""
+    server_before, driver_before = _cpu_of_children(server_pid), time.process_time()
+    figures = drive(url, requests, args.concurrency, args.max_seconds)
+    server_s = _cpu_of_children(server_pid) - server_before
+    driver_s = time.process_time() - driver_before
+    done = max(figures["requests"], 1)
+    figures["server_cpu_ms"] = round(server_s * 1000 / done, 2)
+    figures["driver_cpu_ms"] = round(driver_s * 1000 / done, 2)
+    return figures
+
+
+def _cpu_of_children(parent_pid: int) -> float:
+    """User + system seconds of `parent_pid`'s live children (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == parent_pid:  # the parent pid follows the state
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def _wait_ready(url: str, server: subprocess.Popen) -> None:
@@ -314,13 +343,16 @@ def main() -> None:
         f"gunicorn {args.workers} workers x {args.threads} threads, handler={args.handler}"
         + (f", one open raffle of {args.raffle_numbers} numbers" if args.handler else "")
     )
-    print(f"{'db':9} {'target':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}")
+    print(
+        f"{'db':9} {'target':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}"
+        f" {'server cpu ms/req':>18} {'driver cpu ms/req':>18}"
+    )
     for r in results:
         for target in ("bare", "webhook"):
             f = r[target]
             print(
                 f"{r['db']:9} {target:8} {f['per_second']:8} {f['p50_ms']:8} {f['p99_ms']:8} "
-                f"{f['failures']:5}"
+                f"{f['failures']:5} {f['server_cpu_ms']:18} {f['driver_cpu_ms']:18}"
             )
         print(
             f"{r['db']:9} webhook = {r['ratio_pct']} % of the bare view; "
