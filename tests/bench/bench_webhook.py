@@ -227,8 +227,8 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
         _drive(hook_url, _bodies(50, f"{db}-warm"), args.concurrency, 30)
 
         bodies = _bodies(args.requests, db)
-        bare = _with_cpu(server.pid, _drive, bare_url, args.requests, args)
-        hook = _with_cpu(server.pid, _drive, hook_url, bodies, args)
+        bare = _drive_counting_cpu(server.pid, bare_url, args.requests, args)
+        hook = _drive_counting_cpu(server.pid, hook_url, bodies, args)
         stored = _count_messages(env)
     finally:
         if server is not None:
@@ -251,12 +251,17 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _with_cpu(server_pid: int, drive, url: str, requests, args: argparse.Namespace):
-    """`drive`'s figures plus the CPU milliseconds each request cost the server (gunicorn's
-    workers) and this driver. Two cores serve both: the ratio of the webhook to the bare view
-    is, near enough, the ratio of their per-request sums."""
+def _drive_counting_cpu(
+    server_pid: int,
+    url: str,
+    requests: list[tuple[bytes, str]] | int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """`_drive`'s figures plus the CPU milliseconds each request cost the server (gunicorn's
+    workers) and this driver. When the CPU is the limit (two cores serve both), the webhook's
+    share of the bare view is about the ratio of their per-request sums."""
     server_before, driver_before = _cpu_of_children(server_pid), time.process_time()
-    figures = drive(url, requests, args.concurrency, args.max_seconds)
+    figures = _drive(url, requests, args.concurrency, args.max_seconds)
     server_s = _cpu_of_children(server_pid) - server_before
     driver_s = time.process_time() - driver_before
     done = max(figures["requests"], 1)
@@ -296,12 +301,14 @@ def _wait_ready(url: str, server: subprocess.Popen) -> None:
 
 
 def _open_raffle(env: dict[str, str], numbers: int) -> None:
+    # generate_tickets here too: a large range would otherwise wait for the task worker.
     code = (
         "import django; django.setup(); from decimal import Decimal; "
-        "from raffles.services import create_raffle; "
-        "create_raffle(title='Bench Raffle', ticket_price=Decimal('5.00'), "
+        "from raffles.services import create_raffle, generate_tickets; "
+        "raffle = create_raffle(title='Bench Raffle', ticket_price=Decimal('5.00'), "
         f"min_number=0, max_number={numbers - 1}, is_active=True, "
-        "payment_instructions='Transfer to Bank 123-456.')"
+        "payment_instructions='Transfer to Bank 123-456.'); "
+        "generate_tickets(raffle=raffle)"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, check=True)
 
@@ -341,7 +348,11 @@ def main() -> None:
     print(
         f"\nwebhook benchmark: {args.requests} requests per target, {args.concurrency} clients, "
         f"gunicorn {args.workers} workers x {args.threads} threads, handler={args.handler}"
-        + (f", one open raffle of {args.raffle_numbers} numbers" if args.handler else "")
+        + (
+            f", one open raffle of {args.raffle_numbers} numbers"
+            if args.handler and args.raffle_numbers
+            else ""
+        )
     )
     print(
         f"{'db':9} {'target':8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'fail':>5}"
