@@ -30,12 +30,17 @@ def _post(client, text: str) -> list[str]:
             headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
         )
     assert response.status_code == 200, response.content
-    # "SELECT whatsapp_contact", "INSERT whatsapp_inboundmessage", ...
     return [
-        f"{sql.split()[0]} {_TABLE.search(sql).group(1)}"
+        _label(sql)
         for sql in (q["sql"] for q in queries.captured_queries)
         if not sql.startswith(_BOOKKEEPING)
     ]
+
+
+def _label(sql: str) -> str:
+    """'SELECT whatsapp_contact', 'INSERT whatsapp_inboundmessage'... (or the SQL's start)."""
+    table = _TABLE.search(sql)
+    return f"{sql.split()[0]} {table.group(1)}" if table else sql[:60]
 
 
 def test_a_returning_buyer_is_answered_in_eleven_statements(client, bot_settings, raffle):
