@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from project.rows import one_or_none
+
 __all__ = ["Inventory", "Refused"]
 
 
@@ -70,11 +72,7 @@ class RafflesInventory:
     def raffle(self, raffle_id: int) -> Any | None:
         from raffles.models import Raffle
 
-        # get(), not first(): a pk lookup needs no ORDER BY (asked on most turns).
-        try:
-            return Raffle.objects.get(pk=raffle_id)
-        except Raffle.DoesNotExist:
-            return None
+        return one_or_none(Raffle.objects, pk=raffle_id)
 
     def available_count(self, raffle: Any) -> int:
         from raffles.services import available_count
@@ -94,10 +92,7 @@ class RafflesInventory:
     def order(self, contact: Any, order_id: int) -> Any | None:
         from raffles.models import Order
 
-        try:
-            return Order.objects.select_related("raffle").get(pk=order_id, contact=contact)
-        except Order.DoesNotExist:
-            return None
+        return one_or_none(Order.objects.select_related("raffle"), pk=order_id, contact=contact)
 
     def orders_of(self, contact: Any, limit: int) -> Sequence[Any]:
         from raffles import selectors

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversation.models import Conversation, ConversationState
+from project.rows import one_or_none
 from whatsapp.models import Contact
 
 __all__ = ["conversation_for", "reset_conversation"]
@@ -13,13 +14,10 @@ __all__ = ["conversation_for", "reset_conversation"]
 def conversation_for(*, contact: Contact, lock: bool = False) -> Conversation:
     """The contact's conversation row, created in MENU on first contact."""
     manager = Conversation.objects.select_for_update() if lock else Conversation.objects
-    try:
-        # get(), not first(): one row per contact, and first() would sort by the default
-        # ordering on every message.
-        return manager.get(contact=contact)
-    except Conversation.DoesNotExist:
+    conversation = one_or_none(manager, contact=contact)
+    if conversation is None:
         conversation, _ = Conversation.objects.get_or_create(contact=contact)
-        return conversation
+    return conversation
 
 
 @transaction.atomic

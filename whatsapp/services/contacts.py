@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from project.rows import one_or_none
 from whatsapp.models import Contact
 
 
@@ -24,7 +25,7 @@ def upsert_contact(
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
     key = wa_id or user_id
-    contact = _locked(wa_id=key)
+    contact = one_or_none(Contact.objects.select_for_update(), wa_id=key)
     if contact is None and user_id:
         # Same person seen before by BSUID only (or under another key).
         contact = Contact.objects.select_for_update().filter(user_id=user_id).order_by("pk").first()
@@ -62,11 +63,3 @@ def upsert_contact(
             **{name: getattr(contact, name) for name in [*changed, "updated_at"]}
         )
     return contact
-
-
-def _locked(*, wa_id: str) -> Contact | None:
-    # get(), not first(): wa_id is unique, and first() would sort by the default ordering.
-    try:
-        return Contact.objects.select_for_update().get(wa_id=wa_id)
-    except Contact.DoesNotExist:
-        return None
