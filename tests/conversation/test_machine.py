@@ -298,3 +298,26 @@ def test_the_operator_can_switch_the_bot_to_spanish(chat):
                 ("cancelar", "se liberaron sus números", "CHOOSE_MODE"),
             ],
         )
+
+
+def test_confirming_keeps_the_deadline_the_reservation_was_given(chat):
+    run(chat, [("hi", "", None), ("#2", "", None), ("1", "", "CONFIRM_RESERVATION")])
+    reserved_until = chat.order().expires_at
+
+    run(chat, [("#1", "photo or PDF", "WAIT_PROOF", "PENDING_PAYMENT")])
+
+    assert chat.order().expires_at == reserved_until
+
+
+def test_an_order_under_review_does_not_stop_the_buyer_playing_another_raffle(chat):
+    make_raffle(title="Motorbike", max_number=9)
+    run(chat, [("hi", "", "MENU"), ("#1", "", None), ("#2", "", None), ("1", "", None)])
+    run(chat, [("#1", "", "WAIT_PROOF"), ("[image]", "received", "DONE")])
+    first = chat.order()
+
+    run(chat, [("menu", "Which raffle", "MENU"), ("#2", "Motorbike", None), ("#2", "", None)])
+    run(chat, [("2", "Reserved for you", "CONFIRM_RESERVATION", "DRAFT")])
+
+    first.refresh_from_db()
+    assert first.is_under_review and first.expires_at is None
+    assert chat.order().raffle.title == "Motorbike"
