@@ -612,7 +612,7 @@ def _refusal_text(refusal: Refused, raffle: Any) -> str:
 
 
 def _per_order(raffle: Any, left: int) -> int:
-    return int(getattr(raffle, "max_tickets_per_order", 0) or left)
+    return raffle.max_tickets_per_order or left
 
 
 def _option_ids(reply: OutgoingMessage) -> list[str]:
