@@ -209,6 +209,8 @@ WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=5
 WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=900.0)
 # Past the 24-hour customer-service window a free-form reply is refused anyway (131047).
 WHATSAPP_RETRY_GIVE_UP_HOURS = env.float("WHATSAPP_RETRY_GIVE_UP_HOURS", default=24.0)
+# Longest a task worker spends sending one broadcast; the sweeper sends whatever is left.
+WHATSAPP_DRAIN_SECONDS = env.float("WHATSAPP_DRAIN_SECONDS", default=600.0)
 PERIODIC_COMMANDS.append(("send_due_messages", 5))
 
 # --- Raffles -----------------------------------------------------------------------------------

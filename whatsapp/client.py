@@ -84,9 +84,9 @@ def credentials_configured() -> bool:
 
 
 def _timeout() -> httpx.Timeout:
-    read = float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT_SECONDS", 15.0))
-    connect = float(getattr(settings, "WHATSAPP_CONNECT_TIMEOUT_SECONDS", 5.0))
-    return httpx.Timeout(read, connect=connect)
+    return httpx.Timeout(
+        settings.WHATSAPP_HTTP_TIMEOUT_SECONDS, connect=settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
+    )
 
 
 class GraphClient:

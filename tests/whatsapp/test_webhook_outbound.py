@@ -67,7 +67,7 @@ def test_a_status_for_an_unknown_id_is_kept_for_later():
 
 def buttons_bot(message: InboundMessage) -> None:
     from whatsapp.outgoing import Button, ButtonsMessage
-    from whatsapp.services.outbound import queue_message
+    from whatsapp.services.outbox import queue_message
 
     queue_message(
         contact=message.contact,
