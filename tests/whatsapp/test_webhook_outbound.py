@@ -86,5 +86,5 @@ def test_dry_run_prints_the_replies_and_keeps_none(whatsapp_settings):
     call_command("replay_webhook", str(FIXTURES / "text.json"), "--dry-run", stdout=out)
 
     assert "-> 5491155550101: How many numbers?" in out.getvalue()
-    assert "[1] (qty:1)" in out.getvalue()
+    assert "(1) 1 (qty:1)" in out.getvalue()
     assert not OutboundMessage.objects.exists()

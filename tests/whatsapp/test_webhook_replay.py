@@ -199,8 +199,8 @@ def test_replies_are_rendered_readably():
     )
 
     assert _render_reply(text) == "  -> 549: Hi"
-    assert "[1] (q:1)" in _render_reply(buttons)
-    assert "* Xmas (r:1)" in _render_reply(rows)
+    assert "(1) 1 (q:1)" in _render_reply(buttons)
+    assert "1. Xmas (r:1)" in _render_reply(rows)
 
 
 @pytest.mark.once

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from conversation.render import render_payload
+from whatsapp.rendering import render_payload
 
 SHORTCUTS = """\
   <text>            send a text message
