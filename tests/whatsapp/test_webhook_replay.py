@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.support.signing import FIXTURES, signed_post
 from whatsapp.management.commands.replay_webhook import _render_reply
 from whatsapp.models import Contact, InboundMessage, InboundState, WebhookCapture
-from whatsapp.testing import encode, text_message_payload
+from whatsapp.simulator import encode, text_message_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 

@@ -30,8 +30,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from whatsapp.models import WebhookCapture
 from whatsapp.rendering import render_payload
 from whatsapp.services.webhooks import WebhookResult, receive_webhook
-from whatsapp.signature import SIGNATURE_HEADER
-from whatsapp.testing import encode, new_message_id, sign
+from whatsapp.simulator import encode, new_message_id, signed_headers
 from whatsapp.webhook import REPLAY_HEADER
 
 
@@ -160,10 +159,9 @@ class Command(BaseCommand):
 
     # --- targets -------------------------------------------------------------------------------
     def _headers(self, body: bytes, *, sign_it: bool) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
         if sign_it:
-            headers[SIGNATURE_HEADER] = sign(body, settings.WHATSAPP_APP_SECRET)
-        return headers
+            return signed_headers(body, settings.WHATSAPP_APP_SECRET)
+        return {"Content-Type": "application/json"}
 
     def _in_process(self, payload: Payload, *, sign_it: bool) -> tuple[Payload, WebhookResult]:
         result = receive_webhook(
