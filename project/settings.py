@@ -108,7 +108,10 @@ DATABASES = {
 # Kept per thread on both databases (on SQLite, opening one runs a handful of PRAGMAs).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's backend plus a queue for writers (see project/sqlite/base.py).
+    # Django's backend plus a queue for writers on a lock file (project/sqlite/base.py). It
+    # earns its keep only where SQLite serves production traffic: web workers, the task worker
+    # and periodic jobs writing at once. With one writer it costs a lock file and nothing else;
+    # on PostgreSQL none of it is loaded.
     DATABASES["default"]["ENGINE"] = "project.sqlite"
     DATABASES["default"]["OPTIONS"] = sqlite_options()
 else:
