@@ -165,7 +165,7 @@ def on_orders_expired(
         buyers_by_raffle.setdefault(raffle_id, []).append(contact_id)
     for raffle in Raffle.objects.filter(pk__in=buyers_by_raffle):
         notice = replies.notify_expired_in(raffle=raffle)
-        broadcast(messages=[(buyer, notice) for buyer in buyers_by_raffle[raffle.pk]])
+        broadcast(messages=[(contact_id, notice) for contact_id in buyers_by_raffle[raffle.pk]])
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).
     about_order = Cast(KeyTextTransform("order_id", "context"), BigIntegerField())
