@@ -19,7 +19,7 @@ from conversation.machine import Inbound, InboundKind, Machine
 from conversation.models import Conversation
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
-from whatsapp.services.outbound import queue_message
+from whatsapp.services.outbox import queue_message
 
 __all__ = ["answering", "handle_inbound", "inbound_from"]
 

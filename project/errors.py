@@ -64,21 +64,6 @@ def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(value, default=str))
 
 
-def raffle_error_status(exc: Exception) -> int:
-    """404 for a domain error that says something does not exist, else 409: the request was
-    well formed (the schema checked it) but the raffle's rules or state refuse it."""
-    status = getattr(exc, "http_status", None)
-    if isinstance(status, int):
-        return status
-    return 404 if str(getattr(exc, "code", "")).endswith("not_found") else 409
-
-
-def raffle_error_body(exc: Exception) -> dict[str, Any]:
-    extra_fn = getattr(exc, "extra", None)
-    extra = extra_fn() if callable(extra_fn) else (extra_fn or {})
-    return error_body(str(getattr(exc, "code", "conflict")), str(exc), dict(extra))
-
-
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's error list, reduced to what a caller can act on."""
     cleaned = []
@@ -99,7 +84,9 @@ def is_bad_input(exc: Exception) -> bool:
 def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception raised while serving an API call to (status, error body)."""
     if isinstance(exc, RaffleError):
-        return raffle_error_status(exc), raffle_error_body(exc)
+        # The request was well formed (the schema checked it) but the raffle's rules or state
+        # refuse it. Lookups that find nothing raise Http404 before any service runs.
+        return 409, error_body(exc.code, str(exc), exc.extra())
     if isinstance(exc, NinjaValidationError):
         errors = validation_errors(exc.errors)
         return 422, error_body("validation_error", "The request is not valid.", {"errors": errors})
