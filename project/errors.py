@@ -46,7 +46,10 @@ class ErrorOut(Schema):
     code: str = Field(description="Stable machine-readable code, e.g. `tickets_taken`.")
     detail: str = Field(description="Human-readable explanation.")
     extra: dict[str, Any] = Field(
-        description="Data for the caller, e.g. `numbers` for `tickets_taken`; may be empty."
+        description=(
+            "Data for the caller, e.g. `numbers` for `tickets_taken`, `limit` and `max_qty` for "
+            "`order_total_too_large`; may be empty."
+        )
     )
 
 

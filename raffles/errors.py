@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 
@@ -70,6 +71,33 @@ class InvalidQuantity(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"qty": self.qty, "min": self.minimum, "max": self.maximum}
+
+
+class OrderTotalTooLarge(RaffleError):
+    """An order's total would be more than an order can record (`Order.total_amount`)."""
+
+    code = "order_total_too_large"
+    # Like a field out of bounds: the values asked for can never work, whatever the state.
+    http_status = 422
+
+    def __init__(self, *, unit_price: Decimal, qty: int, limit: Decimal) -> None:
+        self.unit_price, self.qty, self.limit = unit_price, qty, limit
+        self.total = unit_price * qty
+        # The most numbers one order may hold at this price (at least 1: a price always fits).
+        self.max_qty = max(1, int(limit // unit_price)) if unit_price > 0 else qty
+        super().__init__(
+            f"{qty} numbers at {unit_price} would total {self.total}, more than one order can "
+            f"hold ({limit}). At this price an order holds at most {self.max_qty} numbers."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "limit": str(self.limit),
+            "total": str(self.total),
+            "unit_price": str(self.unit_price),
+            "qty": self.qty,
+            "max_qty": self.max_qty,
+        }
 
 
 class NumbersOutOfRange(RaffleError):
