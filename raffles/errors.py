@@ -10,6 +10,9 @@ class RaffleError(Exception):
     """Base of every inventory rule a caller can break. `str(e)` is a human message."""
 
     code: str = "raffle_error"
+    # The API's status: 409, the raffle's rules or state refuse a well-formed request; 422 for
+    # values that can never work whatever the state.
+    http_status: int = 409
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
@@ -77,8 +80,7 @@ class OrderTotalTooLarge(RaffleError):
     """An order's total would be more than an order can record (`Order.total_amount`)."""
 
     code = "order_total_too_large"
-    # Like a field out of bounds: the values asked for can never work, whatever the state.
-    http_status = 422
+    http_status = 422  # like a field out of bounds
 
     def __init__(self, *, unit_price: Decimal, qty: int, limit: Decimal) -> None:
         self.unit_price, self.qty, self.limit = unit_price, qty, limit
