@@ -25,6 +25,8 @@ class Refused(Exception):
     message: str = ""
     numbers: list[int] = field(default_factory=list)
     order_id: int | None = None
+    # The error's data for the wording (its `extra()`, e.g. `max_qty` for order_total_too_large).
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return self.message or self.code
@@ -165,5 +167,6 @@ class _refusals:
                 message=str(error),
                 numbers=list(getattr(error, "numbers", None) or []),
                 order_id=getattr(error, "order_id", None),
+                extra=error.extra(),
             ) from error
         return False

@@ -603,6 +603,9 @@ class Machine:
         if code == "invalid_quantity":
             most = max(self._most(raffle), 1)
             return Turn(state, context, TextMessage(body=replies.quantity_out_of_range(most=most)))
+        if code == "order_total_too_large":
+            most = max(int(refusal.extra.get("max_qty") or 1), 1)
+            return Turn(state, context, TextMessage(body=replies.order_total_too_large(most=most)))
         return Turn(state, context, TextMessage(body=replies.refused(message=str(refusal))))
 
 

@@ -335,6 +335,17 @@ def numbers_taken(*, raffle: Any, taken: Sequence[int], suggestions: Sequence[in
     return say(*parts)
 
 
+def order_total_too_large(*, most: int) -> str:
+    """An older raffle's price times the quantity is more than one order can record."""
+    return ngettext(
+        "That many numbers would cost more than one order can hold. At this price you can take "
+        "at most %(max)d number per order.",
+        "That many numbers would cost more than one order can hold. At this price you can take "
+        "at most %(max)d numbers per order.",
+        most,
+    ) % {"max": most}
+
+
 def not_enough_left(*, left: int) -> str:
     return ngettext("Only %(left)d number is left.", "Only %(left)d numbers are left.", left) % {
         "left": left

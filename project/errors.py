@@ -46,7 +46,10 @@ class ErrorOut(Schema):
     code: str = Field(description="Stable machine-readable code, e.g. `tickets_taken`.")
     detail: str = Field(description="Human-readable explanation.")
     extra: dict[str, Any] = Field(
-        description="Data for the caller, e.g. `numbers` for `tickets_taken`; may be empty."
+        description=(
+            "Data for the caller, e.g. `numbers` for `tickets_taken`, `limit` and `max_qty` for "
+            "`order_total_too_large`; may be empty."
+        )
     )
 
 
@@ -84,9 +87,9 @@ def is_bad_input(exc: Exception) -> bool:
 def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception raised while serving an API call to (status, error body)."""
     if isinstance(exc, RaffleError):
-        # The request was well formed (the schema checked it) but the raffle's rules or state
-        # refuse it. Lookups that find nothing raise Http404 before any service runs.
-        return 409, error_body(exc.code, str(exc), exc.extra())
+        # Mostly 409: the request was well formed (the schema checked it) but the raffle's rules
+        # or state refuse it. Lookups that find nothing raise Http404 before any service runs.
+        return exc.http_status, error_body(exc.code, str(exc), exc.extra())
     if isinstance(exc, NinjaValidationError):
         errors = validation_errors(exc.errors)
         return 422, error_body("validation_error", "The request is not valid.", {"errors": errors})

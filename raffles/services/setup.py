@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from raffles.bounds import check_order_total
 from raffles.errors import RaffleInUse, RaffleNotReady
 from raffles.models import Order, Raffle, TicketNumber, TicketStatus
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
@@ -55,6 +56,7 @@ def create_raffle(
         payment_instructions=payment_instructions,
         draw_at=draw_at,
     )
+    _check_largest_order(raffle)
     raffle.full_clean()
     raffle.save()
     _generate_or_enqueue(raffle)
@@ -126,6 +128,8 @@ def update_raffle(*, raffle: Raffle, changes: Mapping[str, Any]) -> Raffle:
     if plain:
         for name, value in plain.items():
             setattr(locked, name, value)
+        # A change of only the price or only the maximum is checked against the stored other.
+        _check_largest_order(locked)
         locked.full_clean()
         locked.save(update_fields=[*plain, "updated_at"])
     if "min_number" in changes or "max_number" in changes:
@@ -159,6 +163,15 @@ def delete_raffle(*, raffle: Raffle) -> None:
             f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
         )
     locked.delete()
+
+
+def _check_largest_order(raffle: Raffle) -> None:
+    """Refuse (`OrderTotalTooLarge`, before the field checks) a price and maximum per order
+    whose largest order could not record its total. The fields' bounds already rule it out;
+    this second guard names the problem when a caller skips them."""
+    if raffle.ticket_price is None or raffle.max_tickets_per_order is None:
+        return
+    check_order_total(unit_price=raffle.ticket_price, qty=raffle.max_tickets_per_order)
 
 
 def _generate_or_enqueue(raffle: Raffle) -> None:
