@@ -17,7 +17,7 @@ from conversation.models import Conversation
 from conversation.proof_files import attach_stored_file
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
-from whatsapp.services.outbound import queue_message
+from whatsapp.services.outbox import queue_message
 
 __all__ = ["handle_inbound", "inbound_from"]
 

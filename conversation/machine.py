@@ -41,6 +41,7 @@ from raffles.errors import (
     NumbersLost,
     NumbersOutOfRange,
     OrderExpired,
+    OrderTotalTooLarge,
     RaffleInactive,
     RaffleNotReady,
     SoldOut,
@@ -603,6 +604,9 @@ class Machine:
         if code == InvalidQuantity.code:
             most = max(self._most(raffle), 1)
             return Turn(state, context, TextMessage(body=replies.quantity_out_of_range(most=most)))
+        if code == OrderTotalTooLarge.code:
+            most = max(int(refusal.extra.get("max_qty") or 1), 1)
+            return Turn(state, context, TextMessage(body=replies.order_total_too_large(most=most)))
         return Turn(state, context, TextMessage(body=_refusal_text(refusal, raffle)))
 
 

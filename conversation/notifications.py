@@ -67,7 +67,7 @@ def _tell(
 ) -> None:
     """Queue `message` to the order's buyer and move their conversation if it concerns this
     order (or they are idle, or `always_move`)."""
-    from whatsapp.services.outbound import queue_message
+    from whatsapp.services.outbox import queue_message
 
     contact = order.contact
     conversation = conversation_for(contact=contact, lock=True)
@@ -145,7 +145,7 @@ def on_orders_expired(
     numbers, so a sweep of thousands of orders is one INSERT per raffle (the outbox writes
     each distinct message set-based) and no Order instance is loaded."""
     from raffles.models import Order, Raffle
-    from whatsapp.services.outbound import broadcast
+    from whatsapp.services.outbox import broadcast
 
     ids = list(order_ids) if order_ids is not None else [order.pk for order in orders]
     if not ids:
@@ -162,10 +162,8 @@ def on_orders_expired(
     for _, raffle_id, contact_id in rows:
         buyers_by_raffle.setdefault(raffle_id, []).append(contact_id)
     for raffle in Raffle.objects.filter(pk__in=buyers_by_raffle):
-        broadcast(
-            contact_ids=buyers_by_raffle[raffle.pk],
-            message=replies.notify_expired_in(raffle=raffle),
-        )
+        notice = replies.notify_expired_in(raffle=raffle)
+        broadcast(messages=[(contact_id, notice) for contact_id in buyers_by_raffle[raffle.pk]])
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).
     about_order = Cast(KeyTextTransform("order_id", "context"), BigIntegerField())

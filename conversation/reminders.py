@@ -21,7 +21,7 @@ def remind_pending_orders(
     """Queue a reminder for every PENDING_PAYMENT order due within `lead` that has no proof
     waiting and was not reminded yet. Returns how many were queued. Safe to run twice at once:
     each reminder is claimed with a conditional UPDATE of the buyer's conversation first."""
-    from whatsapp.services.outbound import queue_messages
+    from whatsapp.services.outbox import broadcast
 
     now = now or timezone.now()
     lead = lead or dt.timedelta(minutes=settings.CONVERSATION_REMINDER_MINUTES)
@@ -35,7 +35,7 @@ def remind_pending_orders(
                 .update(reminder_sent_for=order.pk, updated_at=now)
             )
             if claimed:
-                items.append((order.contact, replies.deadline_reminder(order=order, now=now)))
+                items.append((order.contact_id, replies.deadline_reminder(order=order, now=now)))
         if items:
-            queue_messages(items=items)
+            broadcast(messages=items)
     return len(items)

@@ -337,6 +337,17 @@ def numbers_taken(*, raffle: Any, taken: Sequence[int], suggestions: Sequence[in
     return say(*parts)
 
 
+def order_total_too_large(*, most: int) -> str:
+    """An older raffle's price times the quantity is more than one order can record."""
+    return ngettext(
+        "That many numbers would cost more than one order can hold. At this price you can take "
+        "at most %(max)d number per order.",
+        "That many numbers would cost more than one order can hold. At this price you can take "
+        "at most %(max)d numbers per order.",
+        most,
+    ) % {"max": most}
+
+
 def not_enough_left(*, left: int) -> str:
     return ngettext("Only %(left)d number is left.", "Only %(left)d numbers are left.", left) % {
         "left": left
@@ -602,9 +613,8 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.RaffleInUse.code: lambda extra, raffle: _(
         "That raffle already has orders, so it can't be deleted."
     ),
-    # Money bounds (an order whose total is more than the amount columns hold).
-    "order_total_too_large": lambda extra, raffle: _(
-        "That order would cost more than one payment can take. Please choose fewer numbers."
+    errors.OrderTotalTooLarge.code: lambda extra, raffle: order_total_too_large(
+        most=max(int(extra["max_qty"]), 1)
     ),
 }
 

@@ -1,0 +1,1 @@
+"""Wiring that belongs to no single app: settings, URLs, the API, errors, serving."""

@@ -32,35 +32,70 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
-MONEY_PATTERN = r"^\d{1,10}(\.\d{1,2})?$"
-MONEY_SCHEMA = {
-    "type": "string",
-    "format": "decimal",
-    "pattern": MONEY_PATTERN,
-    "examples": ["10.00"],
-}
+# The common part of every money field in the spec; each adds the pattern of its own bounds.
+MONEY_SCHEMA = {"type": "string", "format": "decimal", "examples": ["10.00"]}
 
 
-def _money_string(value: object) -> object:
+def money_pattern(*, integer_digits: int, decimal_places: int) -> str:
+    """A non-negative decimal string with at most that many digits on each side."""
+    return rf"^\d{{1,{integer_digits}}}(\.\d{{1,{decimal_places}}})?$"
+
+
+def _money_string(value: object, pattern: str) -> object:
     # A JSON number would be a float on the way in: money arrives as a decimal string only.
     if isinstance(value, Decimal):
         return value
-    if not isinstance(value, str) or not re.fullmatch(MONEY_PATTERN, value):
-        raise ValueError('money is a decimal string such as "10.00" (at most 2 decimals)')
+    if not isinstance(value, str) or not re.fullmatch(pattern, value):
+        raise ValueError(
+            'money is a decimal string such as "10.00" (at most 2 decimals), within its bounds'
+        )
     return Decimal(value)
 
 
-Money = Annotated[
-    Decimal,
-    PlainSerializer(str, return_type=str, when_used="always"),
-    WithJsonSchema(MONEY_SCHEMA),
-]
-"""An amount in a response: a decimal string."""
+def _money_text(value: Decimal) -> str:
+    # Fixed-point always: str() would print a Decimal such as 1E+2 in exponent notation,
+    # which no money pattern allows.
+    return format(value, "f")
 
-MoneyIn = Annotated[
-    Decimal, Strict(False), BeforeValidator(_money_string), WithJsonSchema(MONEY_SCHEMA)
-]
-"""An amount in a request: a non-negative decimal string with at most 2 decimals."""
+
+def money_out(*, max_digits: int, decimal_places: int, description: str = "") -> Any:
+    """An amount in a response, read from a column of `max_digits`/`decimal_places`: the spec's
+    pattern allows every value the column can hold, so no stored amount fails it."""
+    pattern = money_pattern(
+        integer_digits=max_digits - decimal_places, decimal_places=decimal_places
+    )
+    schema = {**MONEY_SCHEMA, "pattern": pattern}
+    if description:
+        schema["description"] = description
+    return Annotated[
+        Decimal,
+        PlainSerializer(_money_text, return_type=str, when_used="always"),
+        WithJsonSchema(schema),
+    ]
+
+
+def money_in(*, maximum: Decimal, decimal_places: int, description: str = "") -> Any:
+    """An amount in a request: a non-negative decimal string of at most `decimal_places`
+    decimals and at most `maximum`. The pattern allows as many integer digits as `maximum` has;
+    a larger value with as many digits is refused by the validator (422 like the pattern)."""
+    integer_digits = len(str(int(maximum)))
+    pattern = money_pattern(integer_digits=integer_digits, decimal_places=decimal_places)
+
+    def at_most(value: Decimal) -> Decimal:
+        if value > maximum:
+            raise ValueError(f"must be at most {maximum}")
+        return value
+
+    schema = {**MONEY_SCHEMA, "pattern": pattern}
+    schema["description"] = description or f"At most {maximum}."
+    return Annotated[
+        Decimal,
+        Strict(False),
+        BeforeValidator(lambda value: _money_string(value, pattern)),
+        AfterValidator(at_most),
+        WithJsonSchema(schema),
+    ]
+
 
 # Database ids: bounded so that an absurd id is a 422 from validation, not a database overflow.
 ObjectId = Annotated[int, Field(ge=1, le=2**63 - 1)]

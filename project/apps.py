@@ -1,3 +1,5 @@
+"""The project app's configuration: registers system checks and the `__any_of` lookup."""
+
 from django.apps import AppConfig
 
 

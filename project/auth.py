@@ -7,8 +7,6 @@ admin); the user's model permissions decide what the token may do. The Ninja API
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -80,17 +78,3 @@ def require_perm(request: HttpRequest, *perms: str) -> None:
         exc = AuthorizationError(message="This token's user lacks a required permission.")
         exc.extra = {"missing_permissions": missing}  # type: ignore[attr-defined]
         raise exc
-
-
-def permission_required(*perms: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator form of `require_perm` for API operations."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            require_perm(request, *perms)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator

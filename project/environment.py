@@ -48,9 +48,9 @@ def sqlite_options() -> dict[str, object]:
     locked" when a read transaction tries to upgrade.
 
     The WAL is copied back into the database (a checkpoint, with its fsyncs) by whichever
-    commit finds it over `wal_autocheckpoint` pages. At SQLite's default of 1,000 pages that
-    was one buyer's reservation in ~60 and the whole p99 (25 ms instead of 10); at 10,000
-    pages (~40 MB) it is rare, and `checkpoint_sqlite` (periodic) usually does it first.
+    commit finds it over `wal_autocheckpoint` pages, while a buyer waits for that commit. At
+    10,000 pages (~40 MB) that is rare, and `checkpoint_sqlite` (periodic) usually does it
+    first, off the request path.
     """
     return {
         "transaction_mode": "IMMEDIATE",

@@ -46,7 +46,10 @@ class ErrorOut(Schema):
     code: str = Field(description="Stable machine-readable code, e.g. `tickets_taken`.")
     detail: str = Field(description="Human-readable explanation.")
     extra: dict[str, Any] = Field(
-        description="Data for the caller, e.g. `numbers` for `tickets_taken`; may be empty."
+        description=(
+            "Data for the caller, e.g. `numbers` for `tickets_taken`, `limit` and `max_qty` for "
+            "`order_total_too_large`; may be empty."
+        )
     )
 
 
@@ -62,21 +65,6 @@ def error_responses(*statuses: int) -> dict[int, type[ErrorOut]]:
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
     # Error data may hold exceptions, Decimals or lazy strings: never fail while reporting one.
     return json.loads(json.dumps(value, default=str))
-
-
-def raffle_error_status(exc: Exception) -> int:
-    """404 for a domain error that says something does not exist, else 409: the request was
-    well formed (the schema checked it) but the raffle's rules or state refuse it."""
-    status = getattr(exc, "http_status", None)
-    if isinstance(status, int):
-        return status
-    return 404 if str(getattr(exc, "code", "")).endswith("not_found") else 409
-
-
-def raffle_error_body(exc: Exception) -> dict[str, Any]:
-    extra_fn = getattr(exc, "extra", None)
-    extra = extra_fn() if callable(extra_fn) else (extra_fn or {})
-    return error_body(str(getattr(exc, "code", "conflict")), str(exc), dict(extra))
 
 
 def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -99,7 +87,9 @@ def is_bad_input(exc: Exception) -> bool:
 def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     """Map any exception raised while serving an API call to (status, error body)."""
     if isinstance(exc, RaffleError):
-        return raffle_error_status(exc), raffle_error_body(exc)
+        # Mostly 409: the request was well formed (the schema checked it) but the raffle's rules
+        # or state refuse it. Lookups that find nothing raise Http404 before any service runs.
+        return exc.http_status, error_body(exc.code, str(exc), exc.extra())
     if isinstance(exc, NinjaValidationError):
         errors = validation_errors(exc.errors)
         return 422, error_body("validation_error", "The request is not valid.", {"errors": errors})

@@ -36,14 +36,14 @@ OPENAPI_PARAMETER = {
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     "description": (
         "Any unique string per logical request (e.g. a UUID). Retrying with the same key and "
-        f"token replays the first response for {getattr(settings, 'IDEMPOTENCY_TTL_HOURS', 24)} "
+        f"token replays the first response for {settings.IDEMPOTENCY_TTL_HOURS} "
         "hours instead of doing the work twice."
     ),
 }
 
 
 def ttl() -> timedelta:
-    return timedelta(hours=getattr(settings, "IDEMPOTENCY_TTL_HOURS", 24))
+    return timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
 
 
 def fingerprint(request: HttpRequest) -> str:

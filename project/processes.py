@@ -33,6 +33,6 @@ def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
         ),
         # Delivers outbound WhatsApp messages (the fast path, enqueued on commit).
         Child(name="task-worker", argv=[*manage, "db_worker", "--no-reload", "--interval", "0.5"]),
-        # Expiry of reservations and re-driving of due outbound messages.
+        # The periodic housekeeping of settings.PERIODIC_COMMANDS (expiry, the outbox sweeper...).
         Child(name="periodic", argv=[*manage, "run_periodic"]),
     ]

@@ -108,7 +108,10 @@ DATABASES = {
 # Kept per thread on both databases (on SQLite, opening one runs a handful of PRAGMAs).
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Django's backend plus a queue for writers (see project/sqlite/base.py).
+    # Django's backend plus a queue for writers on a lock file (project/sqlite/base.py). It
+    # earns its keep only where SQLite serves production traffic: web workers, the task worker
+    # and periodic jobs writing at once. With one writer it costs a lock file and nothing else;
+    # on PostgreSQL none of it is loaded.
     DATABASES["default"]["ENGINE"] = "project.sqlite"
     DATABASES["default"]["OPTIONS"] = sqlite_options()
 else:
@@ -209,6 +212,8 @@ WHATSAPP_RETRY_BASE_SECONDS = env.float("WHATSAPP_RETRY_BASE_SECONDS", default=5
 WHATSAPP_RETRY_MAX_SECONDS = env.float("WHATSAPP_RETRY_MAX_SECONDS", default=900.0)
 # Past the 24-hour customer-service window a free-form reply is refused anyway (131047).
 WHATSAPP_RETRY_GIVE_UP_HOURS = env.float("WHATSAPP_RETRY_GIVE_UP_HOURS", default=24.0)
+# Longest a task worker spends sending one broadcast; the sweeper sends whatever is left.
+WHATSAPP_DRAIN_SECONDS = env.float("WHATSAPP_DRAIN_SECONDS", default=600.0)
 PERIODIC_COMMANDS.append(("send_due_messages", 5))
 
 # --- Raffles -----------------------------------------------------------------------------------

@@ -8,3 +8,6 @@ class RafflesConfig(AppConfig):
 
     name = "raffles"
     verbose_name = "Raffles"
+
+    def ready(self) -> None:
+        from raffles import checks  # noqa: F401  (registers the stored-money check)

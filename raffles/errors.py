@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 
@@ -9,6 +10,9 @@ class RaffleError(Exception):
     """Base of every inventory rule a caller can break. `str(e)` is a human message."""
 
     code: str = "raffle_error"
+    # The API's status: 409, the raffle's rules or state refuse a well-formed request; 422 for
+    # values that can never work whatever the state.
+    http_status: int = 409
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or self.__class__.__doc__ or self.code)
@@ -70,6 +74,32 @@ class InvalidQuantity(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"qty": self.qty, "min": self.minimum, "max": self.maximum}
+
+
+class OrderTotalTooLarge(RaffleError):
+    """An order's total would be more than an order can record (`Order.total_amount`)."""
+
+    code = "order_total_too_large"
+    http_status = 422  # like a field out of bounds
+
+    def __init__(self, *, unit_price: Decimal, qty: int, limit: Decimal) -> None:
+        self.unit_price, self.qty, self.limit = unit_price, qty, limit
+        self.total = unit_price * qty
+        # The most numbers one order may hold at this price (at least 1: a price always fits).
+        self.max_qty = max(1, int(limit // unit_price)) if unit_price > 0 else qty
+        super().__init__(
+            f"{qty} numbers at {unit_price} would total {self.total}, more than one order can "
+            f"hold ({limit}). At this price an order holds at most {self.max_qty} numbers."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "limit": str(self.limit),
+            "total": str(self.total),
+            "unit_price": str(self.unit_price),
+            "qty": self.qty,
+            "max_qty": self.max_qty,
+        }
 
 
 class NumbersOutOfRange(RaffleError):

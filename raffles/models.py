@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Abs
@@ -66,13 +66,24 @@ class ProofStatus(models.TextChoices):
     REJECTED = "REJECTED", _("Rejected")
 
 
+# The money bounds, declared once here on the fields (`raffles.bounds` reads them back for the
+# API schemas, the spec, the admin and the guards). Together they keep every order total inside
+# `Order.total_amount` (12 integer digits): 9,999,999.99 x 100,000 = 999,999,999,000. The
+# columns keep their older, larger sizes so raffles and orders stored before the bounds still
+# load; `manage.py check --database default` lists those that cannot.
+_TICKET_PRICE_MAX = Decimal("9999999.99")
+_TICKETS_PER_ORDER_MAX = 100_000
+
+
 class Raffle(models.Model):
     """A raffle selling the numbers `min_number`..`max_number` at one price."""
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     ticket_price = models.DecimalField(
-        max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(_TICKET_PRICE_MAX)],
     )
     currency = models.CharField(
         max_length=3,
@@ -85,7 +96,9 @@ class Raffle(models.Model):
     is_active = models.BooleanField(
         default=False, help_text=_("Buyers can reserve numbers. Needs every number generated.")
     )
-    max_tickets_per_order = models.PositiveIntegerField(default=10)
+    max_tickets_per_order = models.PositiveIntegerField(
+        default=10, validators=[MinValueValidator(1), MaxValueValidator(_TICKETS_PER_ORDER_MAX)]
+    )
     reservation_ttl_minutes = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -158,6 +171,36 @@ class Raffle(models.Model):
                         % {"limit": f"{settings.RAFFLE_MAX_NUMBERS:,}"}
                     }
                 )
+        self._clean_largest_order()
+
+    def _clean_largest_order(self) -> None:
+        """The largest order the raffle allows (its price times its maximum per order) must
+        fit an order's total. Within the fields' bounds it always does; this catches a raffle
+        stored before them whose other value is changed."""
+        from django.core.exceptions import ValidationError
+
+        from raffles.bounds import check_order_total
+        from raffles.errors import OrderTotalTooLarge
+
+        if self.ticket_price is None or not self.max_tickets_per_order:
+            return
+        try:
+            check_order_total(unit_price=self.ticket_price, qty=self.max_tickets_per_order)
+        except OrderTotalTooLarge as error:
+            raise ValidationError(
+                _(
+                    "At this price an order of %(qty)s numbers would total %(total)s, more than "
+                    "one order can hold (%(limit)s). Lower the price, or allow at most "
+                    "%(max_qty)s numbers per order."
+                ),
+                code=OrderTotalTooLarge.code,
+                params={
+                    "qty": error.qty,
+                    "total": error.total,
+                    "limit": error.limit,
+                    "max_qty": error.max_qty,
+                },
+            ) from error
 
 
 class OrderQuerySet(models.QuerySet["Order"]):

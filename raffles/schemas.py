@@ -2,7 +2,9 @@
 
 The response schemas are the one representation of a raffle or an order: the Ninja API returns
 them and the DRF compatibility layer dumps the same schema, so both print the same JSON.
-Money is a decimal string, datetimes ISO 8601 with an offset (see `project.api_types`).
+Money is a decimal string, datetimes ISO 8601 with an offset (see `project.api_types`). Money
+bounds come from the model fields (`raffles.bounds`): requests are held to the bounds a raffle
+may be set to, responses are described by what the columns can hold.
 """
 
 from __future__ import annotations
@@ -17,16 +19,48 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from project.api_types import (
     STRICT_BODY,
     IsoDatetime,
-    Money,
-    MoneyIn,
     ObjectId,
     Timestamp,
     json_int,
+    money_in,
+    money_out,
 )
+from raffles import bounds
 from raffles.models import OrderStatus, TicketStatus
 
 # Ticket numbers are PositiveIntegerField: bounded so a huge number is a 422, not an overflow.
 NUMBER_MAX = 2**31 - 1
+
+
+def _money_out(field, description: str) -> object:
+    return money_out(
+        max_digits=field.max_digits,
+        decimal_places=field.decimal_places,
+        description=description,
+    )
+
+
+_PRICE = bounds.ticket_price_field()
+TicketPriceIn = money_in(
+    maximum=bounds.ticket_price_max(),
+    decimal_places=_PRICE.decimal_places,
+    description=(
+        f"At most {bounds.ticket_price_max()}: with at most "
+        f"{bounds.tickets_per_order_max():,} numbers per order every total fits an order."
+    ),
+)
+TicketPriceOut = _money_out(
+    _PRICE,
+    f"Raffles are set to at most {bounds.ticket_price_max()}; one stored before that bound "
+    "may show more.",
+)
+UnitPriceOut = _money_out(bounds.unit_price_field(), "The raffle's price when ordered.")
+TotalOut = _money_out(
+    bounds.order_total_field(),
+    f"Unit price times qty; at most {bounds.order_total_max()} (larger orders are refused "
+    "with `order_total_too_large`).",
+)
+PerOrder = json_int(ge=1, le=bounds.tickets_per_order_max())
 
 
 # --- Raffles -----------------------------------------------------------------------------------
@@ -36,7 +70,7 @@ class RaffleOut(Schema):
     id: int
     title: str
     description: str
-    ticket_price: Money
+    ticket_price: TicketPriceOut
     currency: str = Field(description="ISO 4217 code, e.g. USD.")
     min_number: int
     max_number: int
@@ -61,14 +95,14 @@ class RaffleIn(Schema):
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
-    ticket_price: MoneyIn
+    ticket_price: TicketPriceIn
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")
     min_number: json_int(ge=0, le=NUMBER_MAX) = 0
     max_number: json_int(ge=0, le=NUMBER_MAX)
     is_active: bool = Field(
         False, description="Start selling as soon as every number exists (large ranges take time)."
     )
-    max_tickets_per_order: json_int(ge=1, le=100_000) = 10
+    max_tickets_per_order: PerOrder = 10
     reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
     payment_instructions: str = Field("", max_length=10_000)
     draw_at: IsoDatetime | None = None
@@ -83,10 +117,10 @@ class RafflePatch(Schema):
     # Defaults of None mark "not sent"; the types themselves refuse null.
     title: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     description: str = Field(None, max_length=10_000)  # type: ignore[assignment]
-    ticket_price: MoneyIn = None  # type: ignore[assignment]
+    ticket_price: TicketPriceIn = None  # type: ignore[assignment]
     currency: str = Field(None, pattern=r"^[A-Z]{3}$")  # type: ignore[assignment]
     is_active: bool = None  # type: ignore[assignment]
-    max_tickets_per_order: json_int(ge=1, le=100_000) = None
+    max_tickets_per_order: PerOrder = None
     reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
     payment_instructions: str = Field(None, max_length=10_000)  # type: ignore[assignment]
     draw_at: IsoDatetime | None = None
@@ -178,8 +212,8 @@ class OrderOut(Schema):
     status: OrderStatus
     qty: int
     numbers: list[int]
-    unit_price: Money
-    total_amount: Money
+    unit_price: UnitPriceOut
+    total_amount: TotalOut
     currency: str
     buyer: BuyerOut
     expires_at: Timestamp | None = Field(

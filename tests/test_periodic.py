@@ -62,3 +62,16 @@ def test_the_sqlite_wal_is_checkpointed_off_the_request_path(settings):
     copied, logged = map(int, re.search(r"(\d+) of (\d+) pages", out.getvalue()).groups())
     assert logged > 0 and copied == logged
     assert ("checkpoint_sqlite", 10) in settings.PERIODIC_COMMANDS
+
+
+def test_the_readme_schedules_every_periodic_command_for_production(settings):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    production = readme[readme.index("## Running in production") :]
+
+    missing = [
+        name for name, _ in settings.PERIODIC_COMMANDS if f"manage.py {name}" not in production
+    ]
+
+    assert missing == []

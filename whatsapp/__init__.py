@@ -1,0 +1,1 @@
+"""WhatsApp transport: Meta's webhook, contacts, inbound and outbound messages, Graph client."""

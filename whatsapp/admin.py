@@ -19,7 +19,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from whatsapp import outbound_admin  # noqa: F401  (registers the outbox admin)
-from whatsapp.models import Contact, InboundMessage, OutboundMessage, WebhookCapture
+from whatsapp.models import Contact, InboundMessage, WebhookCapture
+from whatsapp.rendering import inbound_text
+from whatsapp.selectors import contact_timeline
 
 # The contact page shows this many of the latest messages, both ways.
 TIMELINE_LENGTH = 200
@@ -68,15 +70,7 @@ class ContactAdmin(admin.ModelAdmin):
     @admin.display(description="Conversation")
     def timeline(self, contact: Contact) -> str:
         """Inbound and outbound interleaved in time order, with delivery statuses."""
-        inbound = contact.inbound_messages.order_by("-created_at")[:TIMELINE_LENGTH]
-        outbound = OutboundMessage.objects.filter(contact=contact).order_by("-created_at")[
-            :TIMELINE_LENGTH
-        ]
-        entries = sorted(
-            [(m.created_at, "in", _inbound_text(m), m.get_state_display()) for m in inbound]
-            + [(m.created_at, "out", _outbound_text(m), m.get_status_display()) for m in outbound],
-            key=lambda entry: entry[0],
-        )[-TIMELINE_LENGTH:]
+        entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH)
         if not entries:
             return "No messages yet."
         rows = format_html_join(
@@ -85,44 +79,19 @@ class ContactAdmin(admin.ModelAdmin):
             '<td style="white-space:pre-wrap">{}</td><td>{}</td></tr>',
             (
                 (
-                    "table-light" if direction == "in" else "table-success",
-                    timezone.localtime(at).strftime("%Y-%m-%d %H:%M:%S"),
-                    "buyer →" if direction == "in" else "← bot",
-                    text,
-                    status,
+                    "table-light" if entry.direction == "in" else "table-success",
+                    timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                    "buyer →" if entry.direction == "in" else "← bot",
+                    entry.text,
+                    entry.status_label,
                 )
-                for at, direction, text, status in entries
+                for entry in reversed(entries)  # oldest first, as a chat reads
             ),
         )
         return format_html(
             '<table class="table table-sm" id="conversation-timeline"><tbody>{}</tbody></table>',
             rows,
         )
-
-
-def _inbound_text(message: InboundMessage) -> str:
-    if message.text:
-        return message.text
-    if message.reply_title:
-        return f"[tapped] {message.reply_title}"
-    if message.media_id:
-        return f"[{message.msg_type}] {message.caption or message.media_filename}".strip()
-    return f"[{message.msg_type}]"
-
-
-def _outbound_text(message: OutboundMessage) -> str:
-    payload = message.payload or {}
-    if payload.get("type") == "text":
-        return payload.get("text", {}).get("body", "")
-    interactive = payload.get("interactive") or {}
-    body = (interactive.get("body") or {}).get("text", "")
-    action = interactive.get("action") or {}
-    options = [b.get("reply", {}).get("title", "") for b in action.get("buttons", [])]
-    for section in action.get("sections", []):
-        options += [row.get("title", "") for row in section.get("rows", [])]
-    if options:
-        return f"{body}\n[{' | '.join(options)}]"
-    return body or f"[{message.kind}]"
 
 
 @admin.register(InboundMessage)
@@ -138,7 +107,7 @@ class InboundMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Message")
     def summary(self, message: InboundMessage) -> str:
-        return _inbound_text(message)[:80]
+        return inbound_text(message)[:80]
 
     @admin.display(description="Raw JSON")
     def raw_json(self, message: InboundMessage) -> str:

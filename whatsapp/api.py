@@ -17,6 +17,7 @@ from project.auth import require_perm
 from project.errors import error_responses
 from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
 from whatsapp.models import Contact
+from whatsapp.selectors import contact_timeline
 
 contacts_router = Router(tags=["contacts"])
 
@@ -44,7 +45,11 @@ class MessageOut(Schema):
     direction: Literal["in", "out"]
     id: int
     type: str = Field(description="Meta's message type (`text`, `image`, `interactive`...).")
-    text: str = Field(description="Text, caption, or the title of the button the buyer tapped.")
+    text: str = Field(
+        description="What was said, as the admin shows it: the buyer's text, `[tapped] <title>` "
+        "or `[<type>] <caption>`; the bot's text, or its body followed by the numbered buttons "
+        "or list rows."
+    )
     status: str = Field(description="Inbound: processing state. Outbound: delivery status.")
     at: Timestamp
 
@@ -67,47 +72,6 @@ def _contacts(filters: ContactFilters) -> QuerySet[Contact]:
         term = filters.search.replace("\x00", "")
         contacts = contacts.filter(Q(wa_id__icontains=term) | Q(profile_name__icontains=term))
     return contacts
-
-
-def _outbound_text(payload: dict[str, Any]) -> str:
-    if "text" in payload:
-        return str(payload["text"].get("body", ""))
-    interactive = payload.get("interactive") or {}
-    return str((interactive.get("body") or {}).get("text", ""))
-
-
-def latest_messages(contact: Contact, limit: int = LATEST_MESSAGES) -> list[dict[str, Any]]:
-    """Both directions merged, newest first."""
-    messages: list[dict[str, Any]] = []
-    inbound = getattr(contact, "inbound_messages", None)
-    if inbound is not None:
-        messages += [
-            {
-                "direction": "in",
-                "id": m.pk,
-                "type": m.msg_type,
-                "text": m.text or m.caption or m.reply_title,
-                "status": m.state,
-                "at": m.sent_at or m.created_at,
-            }
-            for m in inbound.order_by("-created_at", "-id")[:limit]
-        ]
-    outbound = getattr(contact, "outbound_messages", None)
-    if outbound is not None:
-        # Read receipts are bookkeeping, not something said to the buyer.
-        said = outbound.exclude(kind="read_receipt").order_by("-created_at", "-id")[:limit]
-        messages += [
-            {
-                "direction": "out",
-                "id": m.pk,
-                "type": m.kind,
-                "text": _outbound_text(m.payload or {}),
-                "status": m.status,
-                "at": m.created_at,
-            }
-            for m in said
-        ]
-    return sorted(messages, key=lambda m: (m["at"], m["id"]), reverse=True)[:limit]
 
 
 @contacts_router.get(
@@ -136,5 +100,7 @@ def get_contact(request: HttpRequest, contact_id: ObjectId) -> Contact:
     require_perm(request, "whatsapp.view_contact")
     forbid_unknown_query(request)
     contact = get_object_or_404(Contact, pk=contact_id)
-    contact.latest_messages = latest_messages(contact)  # type: ignore[attr-defined]
+    contact.latest_messages = contact_timeline(  # type: ignore[attr-defined]
+        contact=contact, limit=LATEST_MESSAGES
+    )
     return contact

@@ -1,3 +1,5 @@
+"""The WhatsApp transport app's configuration."""
+
 from django.apps import AppConfig
 
 

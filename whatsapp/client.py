@@ -2,7 +2,7 @@
 
 It sends one request and says what happened: a typed result, or a `GraphError` that is either
 `TransientGraphError` (try again later) or `PermanentGraphError` (trying again cannot help).
-Retry bookkeeping lives in `whatsapp.services.outbound`, not here.
+Retry bookkeeping lives in `whatsapp.services.delivery`, not here.
 
 A lost response is the one case with no safe answer: on a read timeout (or a dropped connection
 after the request was written) Meta may have accepted the message. The Cloud API has no
@@ -84,9 +84,9 @@ def credentials_configured() -> bool:
 
 
 def _timeout() -> httpx.Timeout:
-    read = float(getattr(settings, "WHATSAPP_HTTP_TIMEOUT_SECONDS", 15.0))
-    connect = float(getattr(settings, "WHATSAPP_CONNECT_TIMEOUT_SECONDS", 5.0))
-    return httpx.Timeout(read, connect=connect)
+    return httpx.Timeout(
+        settings.WHATSAPP_HTTP_TIMEOUT_SECONDS, connect=settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
+    )
 
 
 class GraphClient:

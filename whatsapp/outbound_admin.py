@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from whatsapp.models import OutboundMessage, OutboundStatus, PendingStatus
-from whatsapp.services.outbound import retry_failed
+from whatsapp.services.delivery import retry_failed
 
 __all__ = ["OutboundMessageAdmin", "PendingStatusAdmin"]
 

@@ -2,17 +2,20 @@
 
 SQLite allows one writer at a time. A writer that finds the database locked polls with growing
 sleeps (1, 2, 5 ... up to 100 ms) until the busy timeout, so under a burst one process's
-writers keep handing the lock to each other while the other process sleeps: throughput halves
-and the tail grows to half a second. Here every write transaction (our transactions are
-IMMEDIATE: they take the write lock at BEGIN) first queues for the database's writer lock:
-threads of one process wait on a `threading.Lock` (woken at once on release), and the one at the
-head of each process takes an advisory `flock` on `<database>.writer-lock`, retried every
-0.05 to 0.5 ms. The lock is held from BEGIN until COMMIT or ROLLBACK, exactly as long as
-SQLite's own.
+writers keep handing the lock to each other while the other process sleeps, and requests of
+the sleeping process wait far longer than the writes take. Here every write transaction (our
+transactions are IMMEDIATE: they take the write lock at BEGIN) first queues for the database's
+writer lock: threads of one process wait on a `threading.Lock` (woken at once on release), and
+the one at the head of each process takes an advisory `flock` on `<database>.writer-lock`,
+retried every 0.05 to 0.5 ms. The lock is held from BEGIN until COMMIT or ROLLBACK, exactly as
+long as SQLite's own.
 
 If the queue takes longer than the busy timeout (a thread that waits on another thread of its
 own process while holding a transaction, as a test might do), the writer goes on without the
 queue and SQLite's busy timeout decides, as it would without this backend: never a deadlock.
+
+The queue earns its keep only where SQLite serves production traffic (web workers, the task
+worker and periodic jobs writing at once); PostgreSQL deployments never load this backend.
 """
 
 from __future__ import annotations

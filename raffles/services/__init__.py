@@ -12,6 +12,7 @@ from raffles.services.orders import (
     submit_order,
 )
 from raffles.services.proofs import attach_payment_proof, reject_proof, store_proof_file
+from raffles.services.repair import cancel_unfit_order
 from raffles.services.reservations import reserve_random, reserve_specific
 from raffles.services.setup import (
     activate_raffle,
@@ -32,6 +33,7 @@ __all__ = [
     "available_count",
     "buyer_with_wa_id",
     "cancel_order",
+    "cancel_unfit_order",
     "change_range",
     "confirm_payment",
     "create_order_for_buyer",

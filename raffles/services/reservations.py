@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from raffles.bounds import check_order_total
 from raffles.errors import (
     DuplicateNumbers,
     InvalidQuantity,
@@ -162,6 +163,8 @@ def _validate_qty(raffle: Raffle, qty: int) -> None:
         or not 1 <= qty <= (raffle.max_tickets_per_order)
     ):
         raise InvalidQuantity(qty=qty, minimum=1, maximum=raffle.max_tickets_per_order)
+    # A raffle stored before the money bounds may allow orders whose total cannot be recorded.
+    check_order_total(unit_price=raffle.ticket_price, qty=qty)
 
 
 def _validated_numbers(raffle: Raffle, numbers: Sequence[int]) -> list[int]:

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from raffles.bounds import check_order_total
 from raffles.errors import RaffleInUse, RaffleNotReady
 from raffles.models import ChangeSource, Order, Raffle, RaffleChange, TicketNumber, TicketStatus
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
@@ -54,6 +55,7 @@ def create_raffle(
         payment_instructions=payment_instructions,
         draw_at=draw_at,
     )
+    _check_largest_order(raffle)
     raffle.full_clean()
     raffle.save()
     raffle.refresh_from_db(fields=list(SETUP_FIELDS))  # as stored: a price of 5 is 5.00
@@ -189,6 +191,8 @@ def update_raffle(
         before = field_values(locked, plain)
         for name, value in plain.items():
             setattr(locked, name, value)
+        # A change of only the price or only the maximum is checked against the stored other.
+        _check_largest_order(locked)
         locked.full_clean()
         locked.save(update_fields=[*plain, "updated_at"])
         locked.refresh_from_db(fields=list(plain))  # as stored: 6 and 6.00 are one price
@@ -244,6 +248,15 @@ def delete_raffle(
             f"DELETE FROM {TicketNumber._meta.db_table} WHERE raffle_id = %s", [locked.pk]
         )
     locked.delete()
+
+
+def _check_largest_order(raffle: Raffle) -> None:
+    """Refuse (`OrderTotalTooLarge`, before the field checks) a price and maximum per order
+    whose largest order could not record its total. The fields' bounds already rule it out;
+    this second guard names the problem when a caller skips them."""
+    if raffle.ticket_price is None or raffle.max_tickets_per_order is None:
+        return
+    check_order_total(unit_price=raffle.ticket_price, qty=raffle.max_tickets_per_order)
 
 
 def _generate_or_enqueue(raffle: Raffle) -> None:

@@ -47,7 +47,7 @@ def test_latest_messages_merge_both_directions_without_read_receipts(api, buyer)
         OutboundMessage,
         contact=buyer,
         kind="text",
-        payload={"text": {"body": "¡Hola!"}},
+        payload={"type": "text", "text": {"body": "¡Hola!"}},
         status="sent",
     )
     baker.make(OutboundMessage, contact=buyer, kind="read_receipt", payload={}, acknowledges="w1")

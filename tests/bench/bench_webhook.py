@@ -90,9 +90,9 @@ def _env(database_url: str, handler: str | None) -> dict[str, str]:
     return env
 
 
-def _bodies(n: int, run: str) -> list[tuple[bytes, str]]:
+def _bodies(n: int, run: str) -> list[tuple[bytes, dict[str, str]]]:
     sys.path.insert(0, str(REPO))
-    from whatsapp.testing import encode, sign, text_message_payload
+    from whatsapp.simulator import encode, signed_headers, text_message_payload
 
     out = []
     for i in range(n):
@@ -103,11 +103,13 @@ def _bodies(n: int, run: str) -> list[tuple[bytes, str]]:
             message_id=f"wamid.BENCH.{run}.{i}",
         )
         body = encode(payload)
-        out.append((body, sign(body, SECRET)))
+        out.append((body, signed_headers(body, SECRET)))
     return out
 
 
-def _drive(url: str, requests: list[tuple[bytes, str]] | int, concurrency: int, max_s: float):
+def _drive(
+    url: str, requests: list[tuple[bytes, dict[str, str]]] | int, concurrency: int, max_s: float
+):
     """POST (or GET when `requests` is a count) from `concurrency` keep-alive clients."""
     import httpx
 
@@ -129,15 +131,8 @@ def _drive(url: str, requests: list[tuple[bytes, str]] | int, concurrency: int, 
                 if isinstance(requests, int):
                     response = http.get(url)
                 else:
-                    body, signature = requests[i]
-                    response = http.post(
-                        url,
-                        content=body,
-                        headers={
-                            "Content-Type": "application/json",
-                            "X-Hub-Signature-256": signature,
-                        },
-                    )
+                    body, headers = requests[i]
+                    response = http.post(url, content=body, headers=headers)
                 elapsed = time.perf_counter() - start
                 with lock:
                     latencies.append(elapsed)
@@ -254,7 +249,7 @@ def _bench_one(db: str, args: argparse.Namespace) -> dict[str, Any]:
 def _drive_counting_cpu(
     server_pid: int,
     url: str,
-    requests: list[tuple[bytes, str]] | int,
+    requests: list[tuple[bytes, dict[str, str]]] | int,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
     """`_drive`'s figures plus the CPU milliseconds each request cost the server (gunicorn's

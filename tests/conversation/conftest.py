@@ -85,17 +85,11 @@ class WebhookChat:
     # sending
     def _post(self, payload) -> str:
         from conversation.render import render_payload
+        from tests.support.signing import signed_post
         from whatsapp.models import InboundMessage, InboundState, OutboundMessage
-        from whatsapp.testing import encode, sign
 
         before = OutboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        body = encode(payload)
-        response = self.client.post(
-            WEBHOOK_URL,
-            data=body,
-            content_type="application/json",
-            headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
-        )
+        response = signed_post(self.client, payload)
         assert response.status_code == 200, response.content
         message_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         stored = InboundMessage.objects.get(wa_message_id=message_id)
@@ -112,18 +106,18 @@ class WebhookChat:
         return text or ""
 
     def say(self, text: str) -> str:
-        from whatsapp.testing import text_message_payload
+        from whatsapp.simulator import text_message_payload
 
         return self._post(text_message_payload(self.wa_id, text, name=self.name))
 
     def tap(self, reply_id: str, title: str, *, is_row: bool) -> str:
-        from whatsapp.testing import button_reply_payload, list_reply_payload
+        from whatsapp.simulator import button_reply_payload, list_reply_payload
 
         builder = list_reply_payload if is_row else button_reply_payload
         return self._post(builder(self.wa_id, reply_id, title[:20], name=self.name))
 
     def media(self, kind: str) -> str:
-        from whatsapp.testing import document_payload, image_payload
+        from whatsapp.simulator import document_payload, image_payload
 
         media_id = f"media-{next(_numbers)}"
         if kind == "image":
@@ -131,7 +125,7 @@ class WebhookChat:
         return self._post(document_payload(self.wa_id, media_id=media_id, name=self.name))
 
     def other(self, kind: str) -> str:
-        from whatsapp.testing import message_payload
+        from whatsapp.simulator import message_payload
 
         bodies = {
             "sticker": {"type": "sticker", "sticker": {"id": "9", "mime_type": "image/webp"}},

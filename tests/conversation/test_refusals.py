@@ -7,6 +7,7 @@ import ast
 import gettext
 import inspect
 import typing
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,8 @@ def _sample(error_class: type[errors.RaffleError]) -> errors.RaffleError:
             kwargs[name] = _SAMPLES[name]
         elif hints.get(name) is int:
             kwargs[name] = {"minimum": 1, "maximum": 10}.get(name, 7)
+        elif hints.get(name) is Decimal:
+            kwargs[name] = Decimal("10.00")
         else:
             kwargs[name] = f"{name}-value"
     return error_class(**kwargs)

@@ -10,8 +10,8 @@ import re
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.conversation.conftest import APP_SECRET, WEBHOOK_URL
-from whatsapp.testing import encode, sign, text_message_payload
+from tests.support.signing import signed_post
+from whatsapp.simulator import text_message_payload
 
 BUYER = "5491100000001"
 # Transaction bookkeeping is left out: the test runs inside a transaction of its own, so the
@@ -21,14 +21,9 @@ _TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)')
 
 
 def _post(client, text: str) -> list[str]:
-    body = encode(text_message_payload(BUYER, text, name="Ana"))
+    payload = text_message_payload(BUYER, text, name="Ana")
     with CaptureQueriesContext(connection) as queries:
-        response = client.post(
-            WEBHOOK_URL,
-            data=body,
-            content_type="application/json",
-            headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
-        )
+        response = signed_post(client, payload)
     assert response.status_code == 200, response.content
     return [
         _label(sql)

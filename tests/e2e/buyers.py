@@ -1,6 +1,6 @@
 """Simulated buyers, the operator and the bad traffic, all asyncio + httpx against 127.0.0.1.
 
-A buyer posts signed webhooks built with `whatsapp.testing` and answers whatever the bot last
+A buyer posts signed webhooks built with `whatsapp.simulator` and answers whatever the bot last
 sent it, as a person would: it reads the bot's messages from the fake Graph API's log (one
 watcher polls it and hands each message to the buyer it was sent `to`), taps the buttons and
 list rows by their ids, types numbers, confirms or cancels, lets some reservations lapse and
@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from whatsapp import testing
+from whatsapp import simulator
 
 POPULAR = [7, 13, 21, 77, 100, 111]  # everybody's lucky numbers
 GREETINGS = ["hi", "Hola", "hello", "buenas", "menu"]
@@ -97,8 +97,8 @@ class Webhooks:
 
     async def deliver(self, payload: dict[str, Any], rng: random.Random) -> bool:
         """Deliver one message until it is accepted (200), as Meta keeps retrying."""
-        body = testing.encode(payload)
-        headers = testing.signed_headers(body, self.secret)
+        body = simulator.encode(payload)
+        headers = simulator.signed_headers(body, self.secret)
         wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         duplicate = rng.random() < self.duplicate_share
         racing = duplicate and rng.random() < 0.5
@@ -226,14 +226,14 @@ class Buyer:
         await self.webhooks.deliver(payload, self.rng)
 
     async def text(self, text: str, action: str = "text") -> None:
-        await self.send(testing.text_message_payload(self.wa_id, text, name=self.name), action)
+        await self.send(simulator.text_message_payload(self.wa_id, text, name=self.name), action)
 
     async def tap(self, message: dict[str, Any], reply_id: str, action: str) -> None:
         title = dict(message["options"]).get(reply_id, reply_id)
         if message["kind"] == "list":
-            payload = testing.list_reply_payload(self.wa_id, reply_id, title, name=self.name)
+            payload = simulator.list_reply_payload(self.wa_id, reply_id, title, name=self.name)
         else:
-            payload = testing.button_reply_payload(self.wa_id, reply_id, title, name=self.name)
+            payload = simulator.button_reply_payload(self.wa_id, reply_id, title, name=self.name)
         await self.send(payload, action)
 
     async def proof(self) -> None:
@@ -248,11 +248,11 @@ class Buyer:
         )
         media_id = response.json()["id"]
         if mime == "image/jpeg":
-            payload = testing.image_payload(
+            payload = simulator.image_payload(
                 self.wa_id, media_id=media_id, content=content, mime_type=mime, name=self.name
             )
         else:
-            payload = testing.document_payload(
+            payload = simulator.document_payload(
                 self.wa_id, media_id=media_id, content=content, mime_type=mime, name=self.name
             )
         await self.send(payload, "proof")
@@ -493,24 +493,24 @@ async def bad_traffic(webhooks: Webhooks, stats: Stats, every: float, stop: asyn
     while not stop.is_set():
         n += 1
         kind = kinds[n % len(kinds)]
-        payload = testing.text_message_payload(f"5491199{n:06d}", "I am not from Meta")
-        body = testing.encode(payload)
+        payload = simulator.text_message_payload(f"5491199{n:06d}", "I am not from Meta")
+        body = simulator.encode(payload)
         wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         headers = {"Content-Type": "application/json"}
         if kind == "wrong-signature":
-            headers.update(testing.signed_headers(body, "not-the-app-secret"))
+            headers.update(simulator.signed_headers(body, "not-the-app-secret"))
             stats.rejected_wamids.add(wamid)
         elif kind == "no-signature":
             stats.rejected_wamids.add(wamid)
         elif kind == "garbage-signed":
             body = os.urandom(rng.randint(1, 300)).replace(b"{", b"x")
-            headers.update(testing.signed_headers(body, webhooks.secret))
+            headers.update(simulator.signed_headers(body, webhooks.secret))
         elif kind == "garbage-unsigned":
             body = b"<xml>not json</xml>"
         else:
             # A body cut short in transit, correctly signed over what arrived.
             body = body[: len(body) // 2]
-            headers.update(testing.signed_headers(body, webhooks.secret))
+            headers.update(simulator.signed_headers(body, webhooks.secret))
             stats.rejected_wamids.add(wamid)
         try:
             response = await webhooks.client.post(webhooks.url, content=body, headers=headers)

@@ -27,7 +27,7 @@ import httpx
 E2E_DIR = Path(__file__).resolve().parent
 REPO = E2E_DIR.parent.parent
 DJANGOSIDE = E2E_DIR / "djangoside.py"
-PHONE_NUMBER_ID = "106540352242922"  # whatsapp.testing.DEFAULT_PHONE_NUMBER_ID
+PHONE_NUMBER_ID = "106540352242922"  # whatsapp.simulator.DEFAULT_PHONE_NUMBER_ID
 ACCESS_TOKEN = "e2e-access-token"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
 

@@ -11,26 +11,18 @@ from django.db import DataError, OperationalError
 from django.utils import timezone
 from model_bakery import baker
 
-from tests.support.signing import load_fixture, signed_headers
+from tests.support.signing import load_fixture
 from whatsapp.models import Contact, InboundMessage, InboundState, MediaStatus, WebhookCapture
 from whatsapp.services import inbound
 from whatsapp.services.contacts import upsert_contact
 from whatsapp.services.inbound import retry_inbound
-from whatsapp.services.webhooks import receive_webhook
-from whatsapp.testing import encode, text_message_payload
+from whatsapp.simulator import deliver, text_message_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 
-def deliver(payload, *, replayed=False):
-    body = payload if isinstance(payload, bytes) else encode(payload)
-    return receive_webhook(raw_body=body, headers=signed_headers(body), replayed=replayed)
-
-
-def test_the_testing_deliver_helper_signs_with_the_configured_secret():
-    from whatsapp import testing
-
-    result = testing.deliver(testing.text_message_payload("5491100000001", "hola"))
+def test_the_simulator_signs_with_the_configured_secret():
+    result = deliver(text_message_payload("5491100000001", "hola"))
 
     assert (result.status_code, result.messages) == (200, 1)
 
@@ -342,7 +334,7 @@ def test_a_database_outage_answers_503_keeps_the_capture_and_commits_no_message(
 
 def test_a_batch_bigger_than_one_chunk_is_stored_whole_under_one_capture(handler):
     from whatsapp.services.webhooks import CHUNK_SIZE
-    from whatsapp.testing import envelope
+    from whatsapp.simulator import envelope
 
     messages = [
         {

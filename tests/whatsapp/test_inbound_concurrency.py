@@ -8,10 +8,8 @@ import time
 import pytest
 from django.db import connection
 
-from tests.support.signing import signed_headers
 from whatsapp.models import Contact, InboundMessage, InboundState
-from whatsapp.services.webhooks import receive_webhook
-from whatsapp.testing import encode, text_message_payload
+from whatsapp.simulator import deliver, encode, text_message_payload
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("whatsapp_settings")]
 
@@ -52,7 +50,7 @@ def _deliver_concurrently(bodies: list[bytes]) -> list:
     def run(i: int, body: bytes) -> None:
         try:
             barrier.wait()
-            results[i] = receive_webhook(raw_body=body, headers=signed_headers(body))
+            results[i] = deliver(body)
         finally:
             connection.close()
 

@@ -8,13 +8,12 @@ import httpx
 import pytest
 import respx
 
-from tests.support.signing import signed_headers, signed_post
+from tests.support.signing import signed_post
 from whatsapp.models import InboundMessage, MediaStatus
 from whatsapp.services import media
 from whatsapp.services.media import download_media, retry_failed_media, sniff_proof_type
-from whatsapp.services.webhooks import receive_webhook
 from whatsapp.signals import media_stored
-from whatsapp.testing import document_payload, encode, image_payload
+from whatsapp.simulator import deliver, document_payload, image_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
@@ -51,8 +50,7 @@ def serve_media(router, content: bytes, *, media_id="1003383421387256", sha256_h
 
 
 def receive(payload) -> InboundMessage:
-    body = encode(payload)
-    receive_webhook(raw_body=body, headers=signed_headers(body))
+    deliver(payload)
     return InboundMessage.objects.get()
 
 

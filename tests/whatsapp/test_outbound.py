@@ -25,15 +25,9 @@ from whatsapp.outgoing import (
     OutgoingMessageInvalid,
     TextMessage,
 )
-from whatsapp.services import outbound as services
-from whatsapp.services.outbound import (
-    broadcast,
-    deliver,
-    queue_message,
-    queue_messages,
-    queue_read_receipt,
-    send_due,
-)
+from whatsapp.services import delivery
+from whatsapp.services.delivery import deliver, deliver_outbound, send_due
+from whatsapp.services.outbox import broadcast, queue_message, queue_read_receipt
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +107,9 @@ def test_with_database_tasks_the_delivery_task_commits_or_rolls_back_with_its_me
     from django_tasks_db.models import DBTaskResult
 
     settings.TASKS = DATABASE_TASKS
-    delivery_tasks = DBTaskResult.objects.filter(task_path="whatsapp.tasks.deliver_outbound")
+    delivery_tasks = DBTaskResult.objects.filter(
+        task_path="whatsapp.services.delivery.deliver_outbound"
+    )
 
     with pytest.raises(RuntimeError), transaction.atomic():
         queue_message(contact=buyer, message=TextMessage(body="never said"))
@@ -138,7 +134,7 @@ def test_bulk_queue_of_5000_is_one_insert_and_one_task(django_capture_on_commit_
         django_capture_on_commit_callbacks(execute=True),
         CaptureQueriesContext(connection) as queries,
     ):
-        count = queue_messages(items=[(c, message) for c in contacts])
+        count = broadcast(messages=[(c.pk, message) for c in contacts])
 
     inserts = [q for q in queries if q["sql"].startswith("INSERT")]
     assert count == 5000
@@ -156,7 +152,7 @@ def test_broadcast_by_contact_ids_addresses_each_buyer_in_one_insert(buyer):
     notice = TextMessage(body="Your reservation expired")
 
     with CaptureQueriesContext(connection) as queries:
-        count = broadcast(contact_ids=[buyer.pk, *(c.pk for c in others)], message=notice)
+        count = broadcast(messages=[(pk, notice) for pk in [buyer.pk, *(c.pk for c in others)]])
 
     assert count == 4
     assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 1
@@ -172,7 +168,9 @@ def test_bulk_queue_renders_each_recipient_and_keeps_repeats(buyer):
     hello, bye = TextMessage(body="Hello ñandú 🎟"), TextMessage(body="Bye")
 
     with CaptureQueriesContext(connection) as queries:
-        count = queue_messages(items=[(buyer, hello), (other, hello), (buyer, bye), (buyer, bye)])
+        count = broadcast(
+            messages=[(buyer.pk, hello), (other.pk, hello), (buyer.pk, bye), (buyer.pk, bye)]
+        )
 
     assert count == 4
     assert len([q for q in queries if q["sql"].startswith("INSERT")]) == 2  # one per message
@@ -194,10 +192,10 @@ def test_bulk_queue_renders_each_recipient_and_keeps_repeats(buyer):
 
 
 def test_bulk_queue_with_one_invalid_message_writes_nothing(buyer):
-    items = [(buyer, TextMessage(body="ok")), (buyer, TextMessage(body=""))]
+    messages = [(buyer.pk, TextMessage(body="ok")), (buyer.pk, TextMessage(body=""))]
 
     with pytest.raises(OutgoingMessageInvalid):
-        queue_messages(items=items)
+        broadcast(messages=messages)
 
     assert not OutboundMessage.objects.exists()
 
@@ -277,7 +275,7 @@ def test_a_broadcast_drains_through_one_task(fake_graph, settings):
     settings.TASKS = IMMEDIATE_TASKS
     contacts = [baker.make(Contact, wa_id=f"54911{i:08d}") for i in range(30)]
 
-    queue_messages(items=[(c, TextMessage(body="Draw tonight")) for c in contacts])
+    broadcast(messages=[(c.pk, TextMessage(body="Draw tonight")) for c in contacts])
 
     assert OutboundMessage.objects.filter(status=OutboundStatus.SENT).count() == 30
     assert sorted(p["to"] for p in fake_graph.sent()) == sorted(c.wa_id for c in contacts)
@@ -337,7 +335,7 @@ def test_backoff_grows_exponentially_up_to_the_cap(settings):
     settings.WHATSAPP_RETRY_MAX_SECONDS = 60
 
     for attempt, ceiling in [(1, 5), (2, 10), (3, 20), (4, 40), (5, 60), (12, 60)]:
-        delays = [services._backoff(attempt).total_seconds() for _ in range(50)]
+        delays = [delivery._backoff(attempt).total_seconds() for _ in range(50)]
         assert all(ceiling / 2 <= d <= ceiling for d in delays)
         assert len(set(delays)) > 1  # jittered, so retries do not arrive in lockstep
 
@@ -400,13 +398,13 @@ def test_a_sweeper_pass_stops_early_when_the_graph_api_is_down(fake_graph, buyer
 
     attempted = send_due()
 
-    assert attempted == services.SWEEP_BREAKER
-    assert OutboundMessage.objects.filter(attempts=0).count() == 8 - services.SWEEP_BREAKER
+    assert attempted == delivery.SWEEP_BREAKER
+    assert OutboundMessage.objects.filter(attempts=0).count() == 8 - delivery.SWEEP_BREAKER
 
 
 def test_a_row_left_sending_by_a_crashed_worker_is_re_driven_after_its_lease(fake_graph, buyer):
     row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
-    assert services._claim(row.pk)  # a worker claimed it, then died before sending
+    assert delivery._claim(row.pk)  # a worker claimed it, then died before sending
 
     assert send_due() == 0  # its lease still holds
     make_due(row)
@@ -420,12 +418,12 @@ def test_a_row_left_sending_by_a_crashed_worker_is_re_driven_after_its_lease(fak
 
 def test_an_outcome_is_not_written_over_a_row_another_worker_took_over(fake_graph, buyer):
     row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
-    assert services._claim(row.pk)
+    assert delivery._claim(row.pk)
     stale = OutboundMessage.objects.get(pk=row.pk)
     make_due(row)
-    assert services._claim(row.pk)  # lease expired, a second worker claimed it (attempt 2)
+    assert delivery._claim(row.pk)  # lease expired, a second worker claimed it (attempt 2)
 
-    services._finish(stale, status=OutboundStatus.FAILED)
+    delivery._finish(stale, status=OutboundStatus.FAILED)
 
     row.refresh_from_db()
     assert row.status == OutboundStatus.SENDING
@@ -450,7 +448,7 @@ def test_without_credentials_messages_are_recorded_and_logged_not_sent(
     settings.WHATSAPP_ACCESS_TOKEN = ""
     row = queue_message(contact=buyer, message=TextMessage(body="Hola local"))
 
-    with caplog.at_level(logging.INFO, logger="whatsapp.services.outbound"):
+    with caplog.at_level(logging.INFO, logger="whatsapp.services.delivery"):
         row = deliver(outbound_id=row.pk)
 
     assert row.status == OutboundStatus.RECORDED
@@ -486,8 +484,6 @@ def test_serve_runs_the_sweeper_every_few_seconds(settings):
 
 
 def test_the_delivery_task_tolerates_a_row_deleted_before_it_ran(buyer):
-    from whatsapp.tasks import deliver_outbound
-
     row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
     OutboundMessage.objects.filter(pk=row.pk).delete()
 
@@ -499,7 +495,7 @@ def test_an_operator_can_send_a_failed_message_again(fake_graph, buyer):
     row = deliver(outbound_id=queue_message(contact=buyer, message=TextMessage(body="Hi")).pk)
     assert row.status == OutboundStatus.FAILED
 
-    assert services.retry_failed(outbound_ids=[row.pk]) == 1
+    assert delivery.retry_failed(outbound_ids=[row.pk]) == 1
     assert send_due() == 1
 
     row.refresh_from_db()
@@ -522,7 +518,7 @@ def test_the_lease_always_outlasts_the_slowest_attempt(buyer, settings):
     settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS = 5
     row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
 
-    assert services._claim(row.pk)
+    assert delivery._claim(row.pk)
 
     row.refresh_from_db()
     assert row.next_attempt_at >= timezone.now() + timedelta(seconds=60)

@@ -14,8 +14,9 @@ from model_bakery import baker
 
 from whatsapp.models import Contact, OutboundMessage, OutboundStatus
 from whatsapp.outgoing import TextMessage
-from whatsapp.services import outbound as services
-from whatsapp.services.outbound import deliver, queue_messages, send_due
+from whatsapp.services import delivery
+from whatsapp.services.delivery import deliver, send_due
+from whatsapp.services.outbox import broadcast
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,14 +48,14 @@ def run_together(workers: list[Callable[[], object]]) -> list[BaseException]:
     return errors
 
 
-def broadcast(n: int) -> list[int]:
+def queue_to_buyers(n: int) -> list[int]:
     contacts = [baker.make(Contact, wa_id=f"54922{i:08d}") for i in range(n)]
-    queue_messages(items=[(c, TextMessage(body=f"hello {c.wa_id}")) for c in contacts])
+    broadcast(messages=[(c.pk, TextMessage(body=f"hello {c.wa_id}")) for c in contacts])
     return list(OutboundMessage.objects.values_list("pk", flat=True))
 
 
 def test_racing_sweepers_send_each_due_row_exactly_once(fake_graph):
-    ids = broadcast(40)
+    ids = queue_to_buyers(40)
     # Slow answers widen the window in which a second sender could slip in.
     fake_graph.delay_next(1000, seconds=0.01)
 
@@ -70,7 +71,7 @@ def test_racing_sweepers_send_each_due_row_exactly_once(fake_graph):
 
 
 def test_workers_and_a_sweeper_racing_on_one_row_send_it_once(fake_graph):
-    [outbound_id] = broadcast(1)
+    [outbound_id] = queue_to_buyers(1)
     fake_graph.delay_next(1, seconds=0.05)
 
     work = [lambda: deliver(outbound_id=outbound_id) for _ in range(6)]
@@ -85,7 +86,7 @@ def test_workers_and_a_sweeper_racing_on_one_row_send_it_once(fake_graph):
 
 def test_a_threaded_sweeper_pass_sends_each_row_once(fake_graph, settings):
     settings.WHATSAPP_SEND_CONCURRENCY = 4
-    ids = broadcast(25)
+    ids = queue_to_buyers(25)
 
     assert send_due(limit=100) == len(ids)
 
@@ -97,18 +98,18 @@ def test_a_threaded_sweeper_pass_sends_each_row_once(fake_graph, settings):
 def test_a_threaded_sweeper_pass_still_stops_early_when_the_graph_api_is_down(fake_graph, settings):
     settings.WHATSAPP_SEND_CONCURRENCY = 4
     settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS = 0.3
-    ids = broadcast(30)
+    ids = queue_to_buyers(30)
     fake_graph.stop()
 
     attempted = send_due(limit=100)
 
-    assert services.SWEEP_BREAKER <= attempted < services.SWEEP_BREAKER + 4
+    assert delivery.SWEEP_BREAKER <= attempted < delivery.SWEEP_BREAKER + 4
     untouched = OutboundMessage.objects.filter(attempts=0).count()
     assert untouched == len(ids) - attempted
 
 
 def test_the_periodic_runner_of_serve_delivers_what_waited_for_the_graph_api(fake_graph):
-    broadcast(3)
+    queue_to_buyers(3)
     fake_graph.stop()
     send_due()  # Graph API down: everything stays queued, nothing lost
     assert OutboundMessage.objects.filter(status=OutboundStatus.QUEUED).count() == 3

@@ -10,7 +10,9 @@ from model_bakery import baker
 
 from whatsapp.models import Contact, OutboundMessage, OutboundStatus, PendingStatus
 from whatsapp.outgoing import TextMessage
-from whatsapp.services.outbound import deliver, queue_message, record_status, send_due
+from whatsapp.services.delivery import deliver, send_due
+from whatsapp.services.outbox import queue_message
+from whatsapp.services.statuses import record_status
 
 pytestmark = pytest.mark.django_db
 

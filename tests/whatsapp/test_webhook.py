@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.support.signing import WEBHOOK_URL, load_fixture, signed_post
 from tests.whatsapp.conftest import APP_SECRET, VERIFY_TOKEN
 from whatsapp.models import Contact, InboundMessage, WebhookCapture
-from whatsapp.testing import encode, sign, text_message_payload
+from whatsapp.simulator import encode, sign, signed_headers, text_message_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
@@ -90,7 +90,7 @@ def test_the_signature_covers_the_raw_bytes_not_the_parsed_json(client):
         WEBHOOK_URL,
         data=reformatted,
         content_type="application/json",
-        headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
+        headers=signed_headers(body, APP_SECRET),
     )
 
     assert response.status_code == 403
@@ -213,13 +213,8 @@ def test_arbitrary_json_with_a_valid_signature_never_500s_nor_leaves_partial_row
 
 
 def test_a_post_without_the_trailing_slash_is_handled_too(client):
-    body = encode(text_message_payload("5491100000001", "hola"))
-
-    response = client.post(
-        "/whatsapp/webhook",
-        data=body,
-        content_type="application/json",
-        headers={"X-Hub-Signature-256": sign(body, APP_SECRET)},
+    response = signed_post(
+        client, text_message_payload("5491100000001", "hola"), url="/whatsapp/webhook"
     )
 
     assert response.status_code == 200

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.support.signing import FIXTURES, load_fixture
-from whatsapp import testing
+from whatsapp import simulator
 from whatsapp.models import Contact, InboundMessage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
@@ -33,7 +33,7 @@ def _sent_message():
 def test_statuses_batched_out_of_order_end_at_the_furthest_one():
     outbound = _sent_message()
 
-    result = testing.deliver(load_fixture("statuses_batched_out_of_order"))
+    result = simulator.deliver(load_fixture("statuses_batched_out_of_order"))
 
     outbound.refresh_from_db()
     assert (result.status_code, result.errors) == (200, 0)
@@ -49,7 +49,7 @@ def test_a_failed_status_marks_the_message_failed_with_its_code():
         contact=contact, kind="text", payload={}, status="sent", wa_message_id=failed_id["id"]
     )
 
-    testing.deliver(load_fixture("status_failed"))
+    simulator.deliver(load_fixture("status_failed"))
 
     outbound.refresh_from_db()
     assert outbound.status == "failed"
@@ -59,7 +59,7 @@ def test_a_failed_status_marks_the_message_failed_with_its_code():
 def test_a_status_for_an_unknown_id_is_kept_for_later():
     from whatsapp.models import PendingStatus
 
-    result = testing.deliver(testing.status_payload("wamid.NOT-YET-KNOWN", "delivered"))
+    result = simulator.deliver(simulator.status_payload("wamid.NOT-YET-KNOWN", "delivered"))
 
     assert result.statuses == 1
     assert PendingStatus.objects.filter(wa_message_id="wamid.NOT-YET-KNOWN").exists()
@@ -67,7 +67,7 @@ def test_a_status_for_an_unknown_id_is_kept_for_later():
 
 def buttons_bot(message: InboundMessage) -> None:
     from whatsapp.outgoing import Button, ButtonsMessage
-    from whatsapp.services.outbound import queue_message
+    from whatsapp.services.outbox import queue_message
 
     queue_message(
         contact=message.contact,
@@ -86,5 +86,5 @@ def test_dry_run_prints_the_replies_and_keeps_none(whatsapp_settings):
     call_command("replay_webhook", str(FIXTURES / "text.json"), "--dry-run", stdout=out)
 
     assert "-> 5491155550101: How many numbers?" in out.getvalue()
-    assert "[1] (qty:1)" in out.getvalue()
+    assert "(1) 1 (qty:1)" in out.getvalue()
     assert not OutboundMessage.objects.exists()

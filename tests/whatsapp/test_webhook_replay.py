@@ -15,7 +15,7 @@ from django.utils import timezone
 from tests.support.signing import FIXTURES, signed_post
 from whatsapp.management.commands.replay_webhook import _render_reply
 from whatsapp.models import Contact, InboundMessage, InboundState, WebhookCapture
-from whatsapp.testing import encode, text_message_payload
+from whatsapp.simulator import encode, text_message_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
@@ -199,8 +199,8 @@ def test_replies_are_rendered_readably():
     )
 
     assert _render_reply(text) == "  -> 549: Hi"
-    assert "[1] (q:1)" in _render_reply(buttons)
-    assert "* Xmas (r:1)" in _render_reply(rows)
+    assert "(1) 1 (q:1)" in _render_reply(buttons)
+    assert "1. Xmas (r:1)" in _render_reply(rows)
 
 
 @pytest.mark.once

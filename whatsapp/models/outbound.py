@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["OutboundKind", "OutboundMessage", "OutboundStatus", "PendingStatus"]
+__all__ = ["DUE_STATUSES", "OutboundKind", "OutboundMessage", "OutboundStatus", "PendingStatus"]
 
 
 class OutboundKind(models.TextChoices):
@@ -30,6 +30,10 @@ class OutboundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     # No credentials configured (local runs): logged and kept, never sent. Terminal.
     RECORDED = "recorded", "Recorded (not sent)"
+
+
+# Rows a delivery attempt may still be made for (SENDING once its lease has run out).
+DUE_STATUSES = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 
 
 class OutboundMessage(models.Model):

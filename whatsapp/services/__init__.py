@@ -1,0 +1,1 @@
+"""The WhatsApp transport's state changes: webhooks in, the outbox out, contacts and media."""

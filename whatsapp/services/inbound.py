@@ -45,7 +45,7 @@ def _import_handler(path: str) -> Handler:
 
 def inbound_handler() -> Handler | None:
     """The callable named by settings.WHATSAPP_INBOUND_HANDLER, or None (store only)."""
-    path = getattr(settings, "WHATSAPP_INBOUND_HANDLER", None)
+    path = settings.WHATSAPP_INBOUND_HANDLER
     return _import_handler(path) if path else None
 
 
@@ -101,7 +101,7 @@ def message_fields(msg: payloads.Message) -> dict[str, Any]:
 
 
 def _handles_number(phone_number_id: str) -> bool:
-    ours = getattr(settings, "WHATSAPP_PHONE_NUMBER_ID", "")
+    ours = settings.WHATSAPP_PHONE_NUMBER_ID
     return not ours or not phone_number_id or phone_number_id == ours
 
 

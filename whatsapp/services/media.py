@@ -56,10 +56,6 @@ def sniff_proof_type(content: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _max_bytes() -> int:
-    return int(getattr(settings, "WHATSAPP_MEDIA_MAX_BYTES", 10 * 1024 * 1024))
-
-
 def _webhook_digest(value: str) -> bytes | None:
     """The webhook's sha256 is base64; tolerate hex too (some test tools and old payloads)."""
     value = value.strip()
@@ -80,7 +76,7 @@ def fetch_media(*, media_id: str, expected_sha256_b64: str = "") -> bytes:
     """Both Graph calls with the bearer token; returns the verified content."""
     headers = {"Authorization": f"Bearer {settings.WHATSAPP_ACCESS_TOKEN}"}
     base = settings.WHATSAPP_GRAPH_URL.rstrip("/")
-    limit = _max_bytes()
+    limit = settings.WHATSAPP_MEDIA_MAX_BYTES
     try:
         with httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0), headers=headers) as client:
             meta_response = client.get(f"{base}/{media_id}")

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from whatsapp import payloads
 from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
-from whatsapp.services import outbound
+from whatsapp.services import statuses
 from whatsapp.services.inbound import parse_timestamp, receive_message
 from whatsapp.signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 
@@ -85,7 +85,7 @@ class WebhookResult:
 def record_status(*, wa_message_id: str, status: str, at: datetime, errors: list[dict]) -> None:
     """Hand a delivery status to the outbound side (it keeps statuses monotonic and holds
     statuses for ids it does not know yet). One seam, so tests can watch the hand-over."""
-    outbound.record_status(wa_message_id=wa_message_id, status=status, at=at, errors=errors)
+    statuses.record_status(wa_message_id=wa_message_id, status=status, at=at, errors=errors)
 
 
 def receive_webhook(

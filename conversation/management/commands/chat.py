@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from conversation.render import render_payload
+from whatsapp.rendering import render_payload
 
 SHORTCUTS = """\
   <text>            send a text message
@@ -135,7 +135,7 @@ class Session:
 
     # --- input ---------------------------------------------------------------------------------
     def handle_line(self, text: str) -> None:
-        from whatsapp import testing
+        from whatsapp import simulator
 
         if text == "/help":
             self.out.write(SHORTCUTS)
@@ -153,25 +153,25 @@ class Session:
             and 1 <= int(text) <= len(self.choices)
         ):
             reply_id, title, is_row = self.choices[int(text) - 1]
-            builder = testing.list_reply_payload if is_row else testing.button_reply_payload
+            builder = simulator.list_reply_payload if is_row else simulator.button_reply_payload
             self.post(builder(self.wa_id, reply_id, title, name=self.name, **self.extra))
             return
-        self.post(testing.text_message_payload(self.wa_id, text, name=self.name, **self.extra))
+        self.post(simulator.text_message_payload(self.wa_id, text, name=self.name, **self.extra))
 
     def operator(self, text: str) -> None:
-        from whatsapp import testing
+        from whatsapp import simulator
 
         command, _, rest = text.partition(" ")
         self.counter += 1
         if command == "/image":
             self.post(
-                testing.image_payload(
+                simulator.image_payload(
                     self.wa_id, media_id=f"chat-img-{self._stamp()}", name=self.name, **self.extra
                 )
             )
         elif command == "/pdf":
             self.post(
-                testing.document_payload(
+                simulator.document_payload(
                     self.wa_id, media_id=f"chat-pdf-{self._stamp()}", name=self.name, **self.extra
                 )
             )
@@ -247,16 +247,14 @@ class Session:
         return f"{int(time.time() * 1000)}-{self.counter}"
 
     def _other(self, body: dict[str, Any]) -> dict[str, Any]:
-        from whatsapp import testing
+        from whatsapp import simulator
 
-        return testing.message_payload(self.wa_id, body, name=self.name, **self.extra)
+        return simulator.message_payload(self.wa_id, body, name=self.name, **self.extra)
 
     def post(self, payload: dict[str, Any]) -> None:
-        from whatsapp import testing
-        from whatsapp.services.webhooks import receive_webhook
+        from whatsapp import simulator
 
-        body = testing.encode(payload)
-        result = receive_webhook(raw_body=body, headers=testing.signed_headers(body, self.secret))
+        result = simulator.deliver(payload, secret=self.secret)
         if not result.accepted or result.failed:
             self.out.write(f"  ! webhook: {result.summary()}")
 

@@ -1,0 +1,1 @@
+"""Serving, periodic housekeeping, the OpenAPI export and database upkeep."""

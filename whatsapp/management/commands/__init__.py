@@ -1,0 +1,1 @@
+"""Sweeping the outbox, replaying webhooks, re-driving inbound messages, pruning captures."""

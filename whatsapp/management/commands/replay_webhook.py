@@ -28,9 +28,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from whatsapp.models import WebhookCapture
+from whatsapp.rendering import render_payload
 from whatsapp.services.webhooks import WebhookResult, receive_webhook
-from whatsapp.signature import SIGNATURE_HEADER
-from whatsapp.testing import encode, new_message_id, sign
+from whatsapp.simulator import encode, new_message_id, signed_headers
 from whatsapp.webhook import REPLAY_HEADER
 
 
@@ -159,10 +159,9 @@ class Command(BaseCommand):
 
     # --- targets -------------------------------------------------------------------------------
     def _headers(self, body: bytes, *, sign_it: bool) -> dict[str, str]:
-        headers = {"Content-Type": "application/json"}
         if sign_it:
-            headers[SIGNATURE_HEADER] = sign(body, settings.WHATSAPP_APP_SECRET)
-        return headers
+            return signed_headers(body, settings.WHATSAPP_APP_SECRET)
+        return {"Content-Type": "application/json"}
 
     def _in_process(self, payload: Payload, *, sign_it: bool) -> tuple[Payload, WebhookResult]:
         result = receive_webhook(
@@ -333,26 +332,9 @@ def _render_reply(reply: Any) -> str:
     """What the bot would have said, readably, from the exact Graph request body."""
     payload = getattr(reply, "payload", None) or {}
     to = getattr(getattr(reply, "contact", None), "wa_id", "") or payload.get("to", "")
-    kind = payload.get("type")
-    if kind == "text":
-        return f"  -> {to}: {payload.get('text', {}).get('body', '')}"
-    if kind == "interactive":
-        interactive = payload.get("interactive") or {}
-        body = (interactive.get("body") or {}).get("text", "")
-        action = interactive.get("action") or {}
-        lines = [f"  -> {to}: {body}"]
-        for button in action.get("buttons") or []:
-            reply_ = button.get("reply") or {}
-            lines.append(f"       [{reply_.get('title')}] ({reply_.get('id')})")
-        if action.get("sections"):
-            lines.append(f"       list button: [{action.get('button')}]")
-            for section in action["sections"]:
-                if section.get("title"):
-                    lines.append(f"       {section['title']}:")
-                for row in section.get("rows") or []:
-                    desc = f" - {row['description']}" if row.get("description") else ""
-                    lines.append(f"         * {row.get('title')}{desc} ({row.get('id')})")
-        return "\n".join(lines)
+    text, _ = render_payload(payload, show_ids=True)
+    if text is not None:
+        return f"  -> {to}: " + text.replace("\n", "\n       ")
     if payload.get("status") == "read":
         return f"  -> {to}: (marks the message as read)"
     return f"  -> {to}: {json.dumps(payload, ensure_ascii=False)}"

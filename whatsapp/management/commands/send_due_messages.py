@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from whatsapp.services.outbound import send_due
+from whatsapp.services.delivery import send_due
 
 
 class Command(BaseCommand):

@@ -1,7 +1,9 @@
-"""Builders of Meta-shaped webhook payloads and the signature Meta would send.
+"""Meta's side of the webhook, simulated: payloads shaped as Meta sends them, signed as Meta signs.
 
-Importable outside the test suite: the `chat` command and `replay_webhook` use them too.
-Every builder returns a full `{"object": "whatsapp_business_account", "entry": [...]}` dict.
+For the `chat` command, `replay_webhook` and the tests. Every builder returns a full
+`{"object": "whatsapp_business_account", "entry": [...]}` dict; `signed_headers` is the one place
+an `X-Hub-Signature-256` is made, and `deliver` hands a payload to `receive_webhook` exactly as a
+signed POST would arrive.
 """
 
 from __future__ import annotations
@@ -12,9 +14,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from whatsapp.signature import SIGNATURE_HEADER, compute_signature
+
+if TYPE_CHECKING:
+    from whatsapp.services.webhooks import WebhookResult
 
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
 DEFAULT_DISPLAY_NUMBER = "15550783881"
@@ -33,10 +40,12 @@ def sign(body: bytes | str, secret: str) -> str:
 
 
 def encode(payload: dict[str, Any]) -> bytes:
+    """The compact JSON bytes Meta posts (the signature covers these exact bytes)."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signed_headers(body: bytes, secret: str) -> dict[str, str]:
+    """The headers of Meta's POST of `body`: its signature and content type."""
     return {SIGNATURE_HEADER: sign(body, secret), "Content-Type": "application/json"}
 
 
@@ -239,19 +248,19 @@ def status_payload(
     return envelope({"statuses": items})
 
 
-def deliver(payload: dict[str, Any] | bytes, *, replayed: bool = False):
+def deliver(
+    payload: dict[str, Any] | bytes, *, secret: str | None = None, replayed: bool = False
+) -> WebhookResult:
     """Push a payload through `receive_webhook` exactly as a signed POST would arrive.
 
-    Signed with the configured WHATSAPP_APP_SECRET; returns the WebhookResult. For the `chat`
-    command and tests that do not need HTTP.
+    Signed with `secret`, by default the configured WHATSAPP_APP_SECRET. For the `chat` command
+    and tests that do not need HTTP.
     """
-    from django.conf import settings
-
     from whatsapp.services.webhooks import receive_webhook
 
     body = payload if isinstance(payload, bytes) else encode(payload)
     return receive_webhook(
         raw_body=body,
-        headers=signed_headers(body, settings.WHATSAPP_APP_SECRET),
+        headers=signed_headers(body, settings.WHATSAPP_APP_SECRET if secret is None else secret),
         replayed=replayed,
     )

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('raffles', '0003_order_status_newest'),
+        ('raffles', '0004_money_bounds'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

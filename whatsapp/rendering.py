@@ -1,0 +1,72 @@
+"""Messages as plain text, the one way everything shows them.
+
+What the bot sent is read from its exact Graph API request body (`render_payload`): the body,
+then a list's button label, section titles and rows numbered `1.`, `2.`, or reply buttons
+numbered `(1)`, `(2)`. What a buyer sent is read from the stored message (`inbound_text`). The
+contact timeline (admin and API), the `chat` command, `replay_webhook --dry-run` and the bot's
+tests all use these two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from whatsapp.models import InboundMessage
+
+__all__ = ["Choice", "inbound_text", "render_payload"]
+
+
+class Choice(NamedTuple):
+    """A button or list row the buyer can tap, in the order shown."""
+
+    id: str
+    title: str
+    is_list_row: bool
+
+
+def render_payload(
+    payload: Mapping[str, Any], *, show_ids: bool = False
+) -> tuple[str | None, list[Choice]]:
+    """(text, choices) of a text or interactive message; (None, []) for anything a buyer does
+    not read as a message (a read receipt). `show_ids` adds each choice's id after its title."""
+    kind = payload.get("type")
+    if kind == "text":
+        return str((payload.get("text") or {}).get("body", "")), []
+    if kind != "interactive":
+        return None, []
+    interactive = payload.get("interactive") or {}
+    action = interactive.get("action") or {}
+    lines = [str((interactive.get("body") or {}).get("text", ""))]
+    found: list[Choice] = []
+
+    def shown(choice: Choice, detail: str = "") -> str:
+        return choice.title + detail + (f" ({choice.id})" if show_ids else "")
+
+    if interactive.get("type") == "list":
+        lines.append(f"[{action.get('button', '')}]")
+        for section in action.get("sections") or []:
+            if section.get("title"):
+                lines.append(f"  {section['title']}")
+            for row in section.get("rows") or []:
+                found.append(Choice(row.get("id", ""), row.get("title", ""), True))
+                detail = f" \u2014 {row['description']}" if row.get("description") else ""
+                lines.append(f"  {len(found)}. {shown(found[-1], detail)}")
+    else:
+        for button in action.get("buttons") or []:
+            reply = button.get("reply") or {}
+            found.append(Choice(reply.get("id", ""), reply.get("title", ""), False))
+            lines.append(f"  ({len(found)}) {shown(found[-1])}")
+    return "\n".join(lines), found
+
+
+def inbound_text(message: InboundMessage) -> str:
+    """What the buyer sent: the text, the title they tapped, or the kind of file and its caption."""
+    if message.text:
+        return message.text
+    if message.reply_title:
+        return f"[tapped] {message.reply_title}"
+    if message.media_id:
+        return f"[{message.msg_type}] {message.caption or message.media_filename}".strip()
+    return f"[{message.msg_type}]"
