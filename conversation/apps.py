@@ -1,3 +1,5 @@
+"""The bot's Django app: connects the raffles and transport signals to the bot's receivers."""
+
 from django.apps import AppConfig
 
 
@@ -9,7 +11,7 @@ class ConversationConfig(AppConfig):
 
     def ready(self) -> None:
         # Signals connect the apps: raffles and the transport announce facts, the bot words them.
-        from conversation import notifications
+        from conversation import notifications, proof_files
         from raffles import signals as raffle_signals
         from whatsapp import signals as whatsapp_signals
 
@@ -23,5 +25,5 @@ class ConversationConfig(AppConfig):
             notifications.on_proof_rejected, dispatch_uid="conversation.proof_rejected"
         )
         whatsapp_signals.media_stored.connect(
-            notifications.on_media_stored, dispatch_uid="conversation.media_stored"
+            proof_files.on_media_stored, dispatch_uid="conversation.media_stored"
         )

@@ -7,40 +7,19 @@ fails, nothing is half-done and the transport keeps the message as FAILED for a 
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 from django.db import transaction
 from django.utils import timezone
 
+from conversation.answering import answering_contact
 from conversation.inventory import RafflesInventory
 from conversation.machine import Inbound, InboundKind, Machine
 from conversation.models import Conversation
+from conversation.proof_files import attach_stored_file
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
 from whatsapp.services.outbox import queue_message
 
-__all__ = ["answering", "handle_inbound", "inbound_from"]
-
-# The contact whose message is being answered right now. Inventory changes made during the
-# buyer's own turn (an expiry found at confirm time) are answered by the machine itself, so
-# the notification receivers stay quiet about them.
-_answering: contextvars.ContextVar[int | None] = contextvars.ContextVar("answering", default=None)
-
-
-def answering() -> int | None:
-    """The id of the contact whose message is being handled, if any."""
-    return _answering.get()
-
-
-@contextlib.contextmanager
-def _answering_contact(contact_id: int) -> Iterator[None]:
-    token = _answering.set(contact_id)
-    try:
-        yield
-    finally:
-        _answering.reset(token)
+__all__ = ["handle_inbound", "inbound_from"]
 
 
 _TAPS = {MessageType.INTERACTIVE, MessageType.BUTTON}
@@ -70,20 +49,17 @@ def handle_inbound(message: InboundMessage) -> None:
     """Answer one stored inbound message: decide, store the state, queue one reply."""
     contact = message.contact
     # The transport already runs us in a savepoint of our own: no second one.
-    with _answering_contact(contact.pk), transaction.atomic(savepoint=False):
+    with answering_contact(contact.pk), transaction.atomic(savepoint=False):
         conversation = conversation_for(contact=contact, lock=True)
         machine = Machine(inventory=RafflesInventory(), contact=contact, now=timezone.now())
-        turn = machine.step(
-            state=conversation.state, context=conversation.context, inbound=inbound_from(message)
-        )
-        # A queryset UPDATE: save(update_fields=...)'s statement for a third of the Python.
+        inbound = inbound_from(message)
+        turn = machine.step(state=conversation.state, context=conversation.context, inbound=inbound)
+        # A queryset UPDATE: the statement save(update_fields=...) would send, with less Python.
         Conversation.objects.filter(pk=conversation.pk).update(
             state=turn.state, context=turn.context, updated_at=timezone.now()
         )
         if turn.reply is not None:
             queue_message(contact=contact, message=turn.reply)
-        if inbound_from(message).kind == InboundKind.MEDIA:
+        if inbound.kind == InboundKind.MEDIA:
             # A handler retried after the download finished: the file is already here.
-            from conversation.notifications import attach_stored_file
-
             attach_stored_file(message)

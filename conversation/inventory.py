@@ -1,9 +1,9 @@
 """What the bot asks of the raffles app, as one narrow interface.
 
 The state machine talks only to `Inventory`; `RafflesInventory` implements it with the raffles
-services and selectors (each service is its own atomic block), and tests can substitute an
-in-memory one to check the conversation rules without a database. A service's domain error
-comes back as `Refused`, carrying the same stable code.
+services and selectors (each service is its own atomic block). The machine's tests run against
+this same implementation on the test database, so what they check is what production does.
+A service's domain error comes back as `Refused`, carrying the same stable code and data.
 """
 
 from __future__ import annotations
@@ -14,22 +14,32 @@ from typing import Any, Protocol
 
 from project.rows import one_or_none
 
-__all__ = ["Inventory", "Refused"]
+__all__ = ["Inventory", "RafflesInventory", "Refused"]
 
 
 @dataclass
 class Refused(Exception):
-    """The inventory said no: `code` is the raffles error code (tickets_taken, order_expired...)."""
+    """The inventory said no. `code` is the raffles error code (`TicketsTaken.code`...), `extra`
+    its data; the buyer is told through `replies.refused`, never the service's English text."""
 
     code: str
-    message: str = ""
-    numbers: list[int] = field(default_factory=list)
-    order_id: int | None = None
-    # The error's data for the wording (its `extra()`, e.g. `max_qty` for order_total_too_large).
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_error(cls, error: Any) -> Refused:
+        """The refusal a raffles domain error (`raffles.errors.RaffleError`) stands for."""
+        return cls(code=error.code, extra=dict(error.extra()))
+
+    @property
+    def numbers(self) -> list[int]:
+        return list(self.extra.get("numbers") or [])
+
+    @property
+    def order_id(self) -> int | None:
+        return self.extra.get("order_id")
+
     def __str__(self) -> str:
-        return self.message or self.code
+        return self.code
 
 
 class Inventory(Protocol):
@@ -43,7 +53,6 @@ class Inventory(Protocol):
     def live_order(self, contact: Any) -> Any | None: ...
     def order(self, contact: Any, order_id: int) -> Any | None: ...
     def orders_of(self, contact: Any, limit: int) -> Sequence[Any]: ...
-    def has_proof(self, order: Any) -> bool: ...
 
     # changing (each raises Refused)
     def reserve_specific(self, *, raffle: Any, numbers: Sequence[int], contact: Any) -> Any: ...
@@ -101,12 +110,6 @@ class RafflesInventory:
 
         return list(selectors.orders_of(contact)[:limit])
 
-    def has_proof(self, order: Any) -> bool:
-        """A proof waits for review (its clock is stopped)."""
-        from raffles.models import ProofStatus
-
-        return order.proofs.filter(status=ProofStatus.PENDING).exists()
-
     def reserve_specific(self, *, raffle: Any, numbers: Sequence[int], contact: Any) -> Any:
         from raffles import services
 
@@ -162,11 +165,5 @@ class _refusals:
         from raffles.errors import RaffleError
 
         if isinstance(error, RaffleError):
-            raise Refused(
-                code=error.code,
-                message=str(error),
-                numbers=list(getattr(error, "numbers", None) or []),
-                order_id=getattr(error, "order_id", None),
-                extra=error.extra(),
-            ) from error
+            raise Refused.from_error(error) from error
         return False

@@ -3,7 +3,7 @@
 `Machine.step` reads the buyer's state and context and the message, asks the inventory for what
 it needs (and makes the one raffles service call the message calls for), and returns a `Turn`:
 the next state, the next context and the single reply. It stores nothing and sends nothing, so
-every rule here is testable without HTTP, Meta or even a database (see tests/conversation).
+every rule here is testable without HTTP or Meta (see tests/conversation/test_machine.py).
 
 Button and list taps carry the object they act on in their id (see `conversation.actions`) and
 are handled the same in every state, so a tap on an old message is judged against the order's
@@ -34,16 +34,23 @@ from conversation.parsing import (
     parse_quantity,
     parse_yes_no,
 )
+from raffles.errors import (
+    InvalidQuantity,
+    LiveOrderExists,
+    NotEnoughAvailable,
+    NumbersLost,
+    NumbersOutOfRange,
+    OrderExpired,
+    OrderTotalTooLarge,
+    RaffleInactive,
+    RaffleNotReady,
+    SoldOut,
+    TicketsTaken,
+)
+from raffles.models import LIVE_STATUSES, OrderStatus
 from whatsapp.outgoing import OutgoingMessage, TextMessage
 
 __all__ = ["Inbound", "InboundKind", "Machine", "State", "Turn"]
-
-# Order statuses as the raffles app spells them (TextChoices values are plain strings).
-DRAFT = "DRAFT"
-PENDING_PAYMENT = "PENDING_PAYMENT"
-PAID = "PAID"
-CANCELLED = "CANCELLED"
-EXPIRED = "EXPIRED"
 
 
 class InboundKind(enum.StrEnum):
@@ -115,7 +122,7 @@ class Machine:
         if command == Command.CANCEL:
             # The order this chat is about, if still live; else the buyer's newest live one.
             order = self._context_order(context)
-            if order is not None and str(order.status) in (DRAFT, PENDING_PAYMENT):
+            if order is not None and order.status in LIVE_STATUSES:
                 return self.cancel(order.pk)
             return self.cancel(None)
         if state in (State.MENU, State.DONE):
@@ -277,7 +284,7 @@ class Machine:
                 raffle=raffle, numbers=parsed.numbers, contact=self.contact
             )
         except Refused as refusal:
-            if refusal.code == "tickets_taken":
+            if refusal.code == TicketsTaken.code:
                 taken = refusal.numbers or []
                 suggestions = [
                     n for n in self.inventory.sample_available(raffle, 3) if n not in taken
@@ -300,16 +307,19 @@ class Machine:
         order = self.inventory.order(self.contact, order_id)
         if order is None:
             return self.menu(prefix=replies.order_gone())
-        if str(order.status) != DRAFT:
+        if order.status != OrderStatus.DRAFT:
             return self.where_it_stands(order, stale=True)
         try:
             # Even past the deadline the service is asked: it owns expiry and records it.
             order = self.inventory.submit(order=order)
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order_id) or order
-            if refusal.code in ("order_expired", "numbers_lost") or str(fresh.status) == EXPIRED:
+            if (
+                refusal.code in (OrderExpired.code, NumbersLost.code)
+                or fresh.status == OrderStatus.EXPIRED
+            ):
                 return self._expired(fresh)
-            return self.where_it_stands(fresh, prefix=replies.refused(message=str(refusal)))
+            return self.where_it_stands(fresh, prefix=_refusal_text(refusal, fresh.raffle))
         return Turn(
             State.WAIT_PROOF,
             {"order_id": order.pk, "raffle_id": order.raffle.pk},
@@ -326,13 +336,13 @@ class Machine:
             order = self.inventory.order(self.contact, order_id)
             if order is None:
                 return self.menu(prefix=replies.order_gone())
-        if str(order.status) not in (DRAFT, PENDING_PAYMENT):
+        if order.status not in LIVE_STATUSES:
             return self.menu(prefix=replies.stale_order(order=order))
         try:
             order = self.inventory.cancel(order=order)
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order.pk) or order
-            return self.where_it_stands(fresh, prefix=replies.refused(message=str(refusal)))
+            return self.where_it_stands(fresh, prefix=_refusal_text(refusal, fresh.raffle))
         return self.menu(prefix=replies.order_cancelled(order=order))
 
     def resume(self, order_id: int) -> Turn:
@@ -345,16 +355,16 @@ class Machine:
         order = self._context_order(context)
         if order is None:
             return self.menu(prefix=replies.order_gone())
-        if str(order.status) not in (PENDING_PAYMENT, EXPIRED):
+        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
             return self.where_it_stands(order)
-        late = str(order.status) == EXPIRED or self._deadline_passed(order)
+        late = order.status == OrderStatus.EXPIRED or self._deadline_passed(order)
         try:
             self.inventory.attach_proof(
                 order=order, media_id=inbound.media_id, mime_type=inbound.mime_type
             )
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order.pk) or order
-            return self.where_it_stands(fresh, prefix=replies.refused(message=str(refusal)))
+            return self.where_it_stands(fresh, prefix=_refusal_text(refusal, fresh.raffle))
         reply = (
             replies.proof_added(order=order)
             if extra
@@ -364,9 +374,9 @@ class Machine:
 
     def where_it_stands(self, order: Any, *, prefix: str = "", stale: bool = False) -> Turn:
         """Answer from the order's current status: the sensible reply to any old button."""
-        status = str(order.status)
+        status = order.status
         context = {"order_id": order.pk, "raffle_id": order.raffle.pk}
-        if status == DRAFT:
+        if status == OrderStatus.DRAFT:
             if self._deadline_passed(order):
                 return self._expired(order)
             return Turn(
@@ -374,8 +384,8 @@ class Machine:
                 context,
                 replies.confirm_reservation(order=order, prefix=prefix, now=self.now),
             )
-        if status == PENDING_PAYMENT:
-            if self.inventory.has_proof(order):
+        if status == OrderStatus.PENDING_PAYMENT:
+            if order.is_under_review:
                 return Turn(
                     State.DONE,
                     context,
@@ -390,10 +400,10 @@ class Machine:
                 context,
                 replies.payment_instructions(order=order, prefix=prefix, now=self.now),
             )
-        if status == EXPIRED:
+        if status == OrderStatus.EXPIRED:
             return self._expired(order)
         text = replies.join(prefix, replies.stale_order(order=order))
-        if status == PAID:
+        if status == OrderStatus.PAID:
             return Turn(State.DONE, context, TextMessage(body=text))
         return self.menu(prefix=text)
 
@@ -477,8 +487,8 @@ class Machine:
         if order is None:
             return self.menu(prefix=replies.order_gone())
         if (
-            str(order.status) == PENDING_PAYMENT
-            and not self.inventory.has_proof(order)
+            order.status == OrderStatus.PENDING_PAYMENT
+            and not order.is_under_review
             and not self._deadline_passed(order)
         ):
             return Turn(
@@ -500,9 +510,7 @@ class Machine:
     def _order_needing_buyer(self) -> Any | None:
         """The live order the buyer still has to act on (not one already waiting for review)."""
         order = self.inventory.live_order(self.contact)
-        if order is None or self._deadline_passed(order):
-            return None
-        if str(order.status) == PENDING_PAYMENT and self.inventory.has_proof(order):
+        if order is None or self._deadline_passed(order) or order.is_under_review:
             return None
         return order
 
@@ -532,11 +540,7 @@ class Machine:
 
     def _under_review(self, context: dict[str, Any]) -> bool:
         order = self._context_order(context)
-        return (
-            order is not None
-            and str(order.status) == PENDING_PAYMENT
-            and self.inventory.has_proof(order)
-        )
+        return order is not None and order.is_under_review
 
     def _context_order(self, context: dict[str, Any]) -> Any | None:
         order_id = context.get("order_id")
@@ -545,16 +549,13 @@ class Machine:
         return self.inventory.order(self.contact, int(order_id))
 
     def _deadline_passed(self, order: Any) -> bool:
-        status = str(order.status)
-        if status == EXPIRED:
+        if order.status == OrderStatus.EXPIRED:
             return True
-        if status == PENDING_PAYMENT and self.inventory.has_proof(order):
-            return False  # a proof stops the clock
-        expires_at = getattr(order, "expires_at", None)
+        # An order under review has no deadline: the proof stopped the clock.
         return (
-            status in (DRAFT, PENDING_PAYMENT)
-            and expires_at is not None
-            and (expires_at <= self.now)
+            order.status in LIVE_STATUSES
+            and order.expires_at is not None
+            and order.expires_at <= self.now
         )
 
     def _lapsed_notice(self, state: State, context: dict[str, Any]) -> str:
@@ -567,7 +568,7 @@ class Machine:
         return self._expired(order).reply.body
 
     def _expired(self, order: Any) -> Turn:
-        if str(order.status) in (DRAFT, PENDING_PAYMENT):
+        if order.status in LIVE_STATUSES:
             # Lapsed but not yet swept: record it now, so the order, the numbers and what the
             # buyer is told agree (and no later sweep announces it a second time).
             order = self.inventory.expire(order=order)
@@ -577,7 +578,7 @@ class Machine:
         self, refusal: Refused, raffle: Any, state: State, context: dict[str, Any]
     ) -> Turn:
         code = refusal.code
-        if code == "live_order_exists":
+        if code == LiveOrderExists.code:
             order = (
                 self.inventory.order(self.contact, refusal.order_id) if refusal.order_id else None
             ) or self.inventory.live_order(self.contact)
@@ -585,14 +586,14 @@ class Machine:
                 return Turn(
                     State.MENU, {"offer_order": order.pk}, replies.live_order_offer(order=order)
                 )
-        if code in ("raffle_inactive", "raffle_not_ready"):
+        if code in (RaffleInactive.code, RaffleNotReady.code):
             return self.menu(prefix=replies.raffle_closed())
-        if code == "sold_out":
+        if code == SoldOut.code:
             return self._sold_out(raffle)
-        if code == "not_enough_available":
+        if code == NotEnoughAvailable.code:
             left = self.inventory.available_count(raffle)
             return Turn(state, context, TextMessage(body=replies.not_enough_left(left=left)))
-        if code == "numbers_out_of_range":
+        if code == NumbersOutOfRange.code:
             return Turn(
                 state,
                 context,
@@ -600,17 +601,22 @@ class Machine:
                     body=replies.numbers_out_of_range(raffle=raffle, numbers=refusal.numbers)
                 ),
             )
-        if code == "invalid_quantity":
+        if code == InvalidQuantity.code:
             most = max(self._most(raffle), 1)
             return Turn(state, context, TextMessage(body=replies.quantity_out_of_range(most=most)))
-        if code == "order_total_too_large":
+        if code == OrderTotalTooLarge.code:
             most = max(int(refusal.extra.get("max_qty") or 1), 1)
             return Turn(state, context, TextMessage(body=replies.order_total_too_large(most=most)))
-        return Turn(state, context, TextMessage(body=replies.refused(message=str(refusal))))
+        return Turn(state, context, TextMessage(body=_refusal_text(refusal, raffle)))
+
+
+def _refusal_text(refusal: Refused, raffle: Any) -> str:
+    """The catalogued wording of a refusal the machine has no special turn for."""
+    return replies.refused(code=refusal.code, extra=refusal.extra, raffle=raffle)
 
 
 def _per_order(raffle: Any, left: int) -> int:
-    return int(getattr(raffle, "max_tickets_per_order", 0) or left)
+    return raffle.max_tickets_per_order or left
 
 
 def _option_ids(reply: OutgoingMessage) -> list[str]:

@@ -20,7 +20,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from conversation import replies
-from conversation.handler import answering
+from conversation.answering import answering
 from conversation.models import Conversation, ConversationState
 from conversation.services import conversation_for
 from project.id_sets import AnyOf
@@ -29,8 +29,6 @@ from whatsapp.outgoing import OutgoingMessage
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "attach_stored_file",
-    "on_media_stored",
     "on_order_status_changed",
     "on_orders_expired",
     "on_proof_rejected",
@@ -174,36 +172,4 @@ def on_orders_expired(
         contact_id__any_of=list({contact_id for _, _, contact_id in rows}),
     ).exclude(state=ConversationState.DONE).update(
         state=ConversationState.MENU, context={}, updated_at=timezone.now()
-    )
-
-
-def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
-    # Not isolated: if the file cannot be attached the transport marks the download FAILED and
-    # re-drives it, which is what we want for a payment proof.
-    attach_stored_file(message)
-
-
-def attach_stored_file(message: Any) -> None:
-    """Give the buyer's payment proof its file once the transport has downloaded it."""
-    from raffles.models import PaymentProof
-    from raffles.services import store_proof_file
-
-    if not message.media_id or not message.media_file:
-        return
-    proof = (
-        PaymentProof.objects.filter(media_id=message.media_id, order__contact_id=message.contact_id)
-        .order_by("-received_at")
-        .first()
-    )
-    if proof is None or proof.file:
-        return
-    message.media_file.open("rb")
-    try:
-        content = message.media_file.read()
-    finally:
-        message.media_file.close()
-    extension = message.media_file.name.rsplit(".", 1)[-1] if "." in message.media_file.name else ""
-    filename = message.media_filename or f"proof-{proof.pk}.{extension or 'bin'}"
-    store_proof_file(
-        proof=proof, content=content, mime_type=message.media_mime_type, filename=filename
     )

@@ -6,11 +6,11 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from conversation import replies
 from conversation.models import Conversation
+from conversation.selectors import orders_to_remind
 
 __all__ = ["remind_pending_orders"]
 
@@ -21,23 +21,13 @@ def remind_pending_orders(
     """Queue a reminder for every PENDING_PAYMENT order due within `lead` that has no proof
     waiting and was not reminded yet. Returns how many were queued. Safe to run twice at once:
     each reminder is claimed with a conditional UPDATE of the buyer's conversation first."""
-    from raffles.models import Order, OrderStatus, ProofStatus
     from whatsapp.services.outbox import broadcast
 
     now = now or timezone.now()
     lead = lead or dt.timedelta(minutes=settings.CONVERSATION_REMINDER_MINUTES)
-    due = (
-        Order.objects.filter(
-            status=OrderStatus.PENDING_PAYMENT, expires_at__gt=now, expires_at__lte=now + lead
-        )
-        .exclude(proofs__status=ProofStatus.PENDING)
-        .exclude(contact__conversation__reminder_sent_for=F("pk"))
-        .select_related("raffle", "contact")
-        .order_by("expires_at")
-    )
     items = []
     with transaction.atomic():
-        for order in due:
+        for order in orders_to_remind(now=now, lead=lead):
             Conversation.objects.get_or_create(contact=order.contact)
             claimed = (
                 Conversation.objects.filter(contact=order.contact)

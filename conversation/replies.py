@@ -9,7 +9,7 @@ Objects are read by attribute (raffle.title, order.total_amount, ...), never cha
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversation.actions import Action, tap_id
+from conversation.models import ConversationState as State
+from raffles import errors
+from raffles.models import OrderStatus
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
@@ -97,18 +100,17 @@ def _buttons(body: str, buttons: Sequence[tuple[str, str]]) -> ButtonsMessage:
 
 def _status_label(status: str) -> str:
     labels = {
-        "DRAFT": _("reserved, not confirmed"),
-        "PENDING_PAYMENT": _("waiting for payment"),
-        "PAID": _("paid"),
-        "CANCELLED": _("cancelled"),
-        "EXPIRED": _("expired"),
+        OrderStatus.DRAFT: _("reserved, not confirmed"),
+        OrderStatus.PENDING_PAYMENT: _("waiting for payment"),
+        OrderStatus.PAID: _("paid"),
+        OrderStatus.CANCELLED: _("cancelled"),
+        OrderStatus.EXPIRED: _("expired"),
     }
-    return labels.get(str(status), str(status).lower())
+    return labels.get(status, str(status).lower())
 
 
 def _order_status(order: Any) -> str:
-    # A pending order without a deadline has a proof waiting for review (its clock stopped).
-    if str(order.status) == "PENDING_PAYMENT" and getattr(order, "expires_at", 1) is None:
+    if order.is_under_review:
         return _("payment being checked")
     return _status_label(order.status)
 
@@ -377,10 +379,6 @@ def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None
     )
 
 
-def confirm_hint(*, order: Any, now: dt.datetime | None = None) -> ButtonsMessage:
-    return confirm_reservation(order=order, prefix=_("Please tap *Confirm* or *Cancel*."), now=now)
-
-
 def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | None = None):
     raffle = order.raffle
     return say(
@@ -494,22 +492,131 @@ def order_gone() -> str:
 
 def stale_order(*, order: Any) -> str:
     """A button from an old message whose order has moved on: say where it stands instead."""
-    status = str(order.status)
-    if status == "PAID":
+    status = order.status
+    if status == OrderStatus.PAID:
         return _("Order #%(id)s is already paid. Your numbers: %(numbers)s.") % {
             "id": order.pk,
             "numbers": number_list(order.raffle, numbers_of(order)),
         }
-    if status == "CANCELLED":
+    if status == OrderStatus.CANCELLED:
         return _("Order #%(id)s was cancelled.") % {"id": order.pk}
-    if status == "EXPIRED":
+    if status == OrderStatus.EXPIRED:
         return reservation_expired(order=order)
     return _("Order #%(id)s is %(status)s.") % {"id": order.pk, "status": _status_label(status)}
 
 
-def refused(*, message: str) -> str:
-    """A refusal from the inventory we have no special wording for."""
-    return _("Sorry, that didn't work: %(reason)s") % {"reason": message}
+# --- refusals of the raffles services, worded by their code -----------------------------------
+Extra = Mapping[str, Any]
+
+
+def refused(*, code: str, extra: Extra | None = None, raffle: Any = None) -> str:
+    """What the buyer is told when the raffles services refuse (a `RaffleError` with `code`
+    and data `extra`), in the buyer's language. Never the service's own (English) text; a code
+    without wording here gets a polite generic sentence."""
+    wording = REFUSALS.get(code)
+    if wording is None:
+        return _refusal_generic()
+    try:
+        return wording(extra or {}, raffle)
+    except (KeyError, TypeError, ValueError):
+        return _refusal_generic()  # data missing or malformed: still a sentence, never a crash
+
+
+def _refusal_generic() -> str:
+    return _("Sorry, that can't be done right now. Send MENU to start again or HELP for help.")
+
+
+def _listed(extra: Extra, raffle: Any) -> str:
+    numbers = list(extra["numbers"])
+    if raffle is not None:
+        return number_list(raffle, numbers, limit=20)
+    shown = ", ".join(str(n) for n in numbers[:20])
+    rest = len(numbers) - 20
+    if rest > 0:
+        shown += " " + ngettext("and %(n)d more", "and %(n)d more", rest) % {"n": rest}
+    return shown
+
+
+def _status_of(extra: Extra) -> str:
+    return _status_label(extra["status"])
+
+
+# code -> wording(extra, raffle). Every `raffles.errors.RaffleError` code has an entry (a test
+# discovers the error classes and checks each one is worded and translated).
+REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
+    errors.RaffleError.code: lambda extra, raffle: _refusal_generic(),
+    errors.RaffleInactive.code: lambda extra, raffle: _(
+        "That raffle is not selling numbers right now."
+    ),
+    errors.RaffleNotReady.code: lambda extra, raffle: _("That raffle is not open yet."),
+    errors.SoldOut.code: lambda extra, raffle: _("Every number of that raffle is taken."),
+    errors.InvalidQuantity.code: lambda extra, raffle: (
+        _("Please choose between %(min)d and %(max)d numbers.")
+        % {"min": int(extra["min"]), "max": int(extra["max"])}
+    ),
+    errors.NumbersOutOfRange.code: lambda extra, raffle: (
+        _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.")
+        % {
+            "numbers": _listed(extra, raffle),
+            "low": raffle.format_number(extra["min"]) if raffle else extra["min"],
+            "high": raffle.format_number(extra["max"]) if raffle else extra["max"],
+        }
+    ),
+    errors.DuplicateNumbers.code: lambda extra, raffle: (
+        _("You asked for %(numbers)s more than once. Please send each number once.")
+        % {"numbers": _listed(extra, raffle)}
+    ),
+    errors.NotEnoughAvailable.code: lambda extra, raffle: not_enough_left(
+        left=int(extra["available"])
+    ),
+    errors.TicketsTaken.code: lambda extra, raffle: (
+        ngettext(
+            "Sorry, %(numbers)s is already taken. Nothing was reserved.",
+            "Sorry, %(numbers)s are already taken. Nothing was reserved.",
+            len(extra["numbers"]),
+        )
+        % {"numbers": _listed(extra, raffle)}
+    ),
+    errors.LiveOrderExists.code: lambda extra, raffle: (
+        _(
+            "You already have order #%(id)s in progress in this raffle. "
+            "Send MENU to continue with it or cancel it."
+        )
+        % {"id": extra["order_id"]}
+    ),
+    errors.InvalidTransition.code: lambda extra, raffle: (
+        _("Order #%(id)s is %(status)s, so that can't be done any more.")
+        % {"id": extra["order_id"], "status": _status_of(extra)}
+    ),
+    errors.OrderNotPending.code: lambda extra, raffle: (
+        _("Order #%(id)s is not waiting for payment (it is %(status)s).")
+        % {"id": extra["order_id"], "status": _status_of(extra)}
+    ),
+    errors.OrderExpired.code: lambda extra, raffle: (
+        _("Order #%(id)s expired and its numbers were released. Send MENU to start again.")
+        % {"id": extra["order_id"]}
+    ),
+    errors.NumbersLost.code: lambda extra, raffle: (
+        _("Order #%(id)s expired and these numbers were taken since: %(numbers)s.")
+        % {"id": extra["order_id"], "numbers": _listed(extra, raffle)}
+    ),
+    errors.ProofAlreadyReviewed.code: lambda extra, raffle: _(
+        "That payment proof was already reviewed."
+    ),
+    errors.InvalidOrderRequest.code: lambda extra, raffle: _(
+        "Please tell me which numbers you want, or how many."
+    ),
+    errors.InvalidRange.code: lambda extra, raffle: _("That range of numbers is not allowed."),
+    errors.RangeHasTakenNumbers.code: lambda extra, raffle: _(
+        "That change would drop numbers that are already reserved or sold."
+    ),
+    errors.RaffleInUse.code: lambda extra, raffle: _(
+        "That raffle already has orders, so it can't be deleted."
+    ),
+    errors.OrderTotalTooLarge.code: lambda extra, raffle: order_total_too_large(
+        most=max(int(extra["max_qty"]), 1)
+    ),
+}
 
 
 # --- help and fallbacks ------------------------------------------------------------------------
@@ -528,15 +635,15 @@ def help_message(*, hint: str) -> TextMessage:
 def hint_for(state: str) -> str:
     """What the bot is waiting for in each state, for HELP and unknown input."""
     hints = {
-        "MENU": _("Send MENU to see the raffles."),
-        "CHOOSE_MODE": _("Tap *Pick my numbers* or *Random numbers*."),
-        "ASK_QTY": _("Type how many numbers you would like, for example 2."),
-        "ASK_PICK_NUMBERS": _("Type the numbers you want, for example 7, 12, 30-32."),
-        "CONFIRM_RESERVATION": _("Tap *Confirm* to keep your numbers or *Cancel*."),
-        "WAIT_PROOF": _("Send a photo or PDF of your transfer."),
-        "DONE": _("Send MENU to see the raffles."),
+        State.MENU: _("Send MENU to see the raffles."),
+        State.CHOOSE_MODE: _("Tap *Pick my numbers* or *Random numbers*."),
+        State.ASK_QTY: _("Type how many numbers you would like, for example 2."),
+        State.ASK_PICK_NUMBERS: _("Type the numbers you want, for example 7, 12, 30-32."),
+        State.CONFIRM_RESERVATION: _("Tap *Confirm* to keep your numbers or *Cancel*."),
+        State.WAIT_PROOF: _("Send a photo or PDF of your transfer."),
+        State.DONE: _("Send MENU to see the raffles."),
     }
-    return hints.get(state, hints["MENU"])
+    return hints.get(state, hints[State.MENU])
 
 
 def didnt_understand() -> str:
@@ -601,12 +708,6 @@ def notify_proof_rejected(
         % {"deadline": when(order.expires_at, now=now)}
     )
     return say(*parts)
-
-
-def notify_expired(
-    *, order: Any, raffle: Any = None, numbers: Sequence[int] | None = None
-) -> TextMessage:
-    return say(reservation_expired(order=order, raffle=raffle, numbers=numbers))
 
 
 def notify_expired_in(*, raffle: Any) -> TextMessage:

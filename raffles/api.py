@@ -6,12 +6,8 @@ the bot and n8n obey the same ones.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Status
@@ -21,15 +17,8 @@ from project.auth import require_perm
 from project.errors import ApiError, error_responses
 from project.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
-from raffles import services
-from raffles.models import (
-    Order,
-    OrderTicket,
-    PaymentProof,
-    Raffle,
-    TicketNumber,
-    TicketStatus,
-)
+from raffles import selectors, services
+from raffles.models import Order, PaymentProof, Raffle, TicketNumber
 from raffles.schemas import (
     AvailabilityOut,
     CancelIn,
@@ -44,8 +33,6 @@ from raffles.schemas import (
     TicketFilters,
     TicketOut,
 )
-from whatsapp.models import Contact
-from whatsapp.services.contacts import upsert_contact
 
 raffles_router = Router(tags=["raffles"])
 orders_router = Router(tags=["orders"])
@@ -82,10 +69,7 @@ def list_raffles(
 ) -> dict[str, Any]:
     require_perm(request, "raffles.view_raffle")
     forbid_unknown_query(request, filters, page)
-    raffles = Raffle.objects.order_by("-id")
-    if filters.is_active is not None:
-        raffles = raffles.filter(is_active=filters.is_active)
-    return paginate(request, raffles, page)
+    return paginate(request, selectors.raffles_newest_first(is_active=filters.is_active), page)
 
 
 @raffles_router.post(
@@ -102,7 +86,7 @@ def list_raffles(
 def create_raffle(request: HttpRequest, body: RaffleIn) -> Status:
     require_perm(request, "raffles.add_raffle")
     forbid_unknown_query(request)
-    raffle = services.create_raffle(**body.model_dump())
+    raffle = services.create_raffle(**body.model_dump(), by=request.auth)
     raffle.refresh_from_db()  # tickets_ready / is_active as generation left them
     return Status(201, raffle)
 
@@ -131,7 +115,9 @@ def update_raffle(request: HttpRequest, raffle_id: ObjectId, body: RafflePatch) 
     require_perm(request, "raffles.change_raffle")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    return services.update_raffle(raffle=raffle, changes=body.model_dump(exclude_unset=True))
+    return services.update_raffle(
+        raffle=raffle, changes=body.model_dump(exclude_unset=True), by=request.auth
+    )
 
 
 @raffles_router.delete(
@@ -148,23 +134,8 @@ def delete_raffle(request: HttpRequest, raffle_id: ObjectId) -> Status:
     require_perm(request, "raffles.delete_raffle")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    services.delete_raffle(raffle=raffle)
+    services.delete_raffle(raffle=raffle, by=request.auth)
     return Status(204, None)
-
-
-def availability_data(raffle: Raffle) -> dict[str, Any]:
-    """The service's answer in the shape of `AvailabilityOut`, as plain dicts: a large raffle
-    can have thousands of ranges, and pydantic validates dicts of integers in its core far
-    faster than it builds (or walks) a model object per range."""
-    result = services.availability(raffle=raffle)
-    return {
-        "raffle_id": raffle.pk,
-        "total": raffle.size,
-        "counts": {status: result.counts.get(status, 0) for status in TicketStatus.values},
-        "available_ranges": [
-            {"first": first, "last": last} for first, last in result.available_ranges
-        ],
-    }
 
 
 @raffles_router.get(
@@ -177,7 +148,7 @@ def availability_data(raffle: Raffle) -> dict[str, Any]:
 def raffle_availability(request: HttpRequest, raffle_id: ObjectId) -> dict[str, Any]:
     require_perm(request, "raffles.view_raffle")
     forbid_unknown_query(request)
-    return availability_data(get_object_or_404(Raffle, pk=raffle_id))
+    return selectors.availability_data(get_object_or_404(Raffle, pk=raffle_id))
 
 
 @raffles_router.get(
@@ -196,13 +167,7 @@ def raffle_tickets(
     require_perm(request, "raffles.view_ticketnumber")
     forbid_unknown_query(request, filters, page)
     raffle = get_object_or_404(Raffle, pk=raffle_id)
-    tickets = TicketNumber.objects.filter(raffle=raffle).order_by("number")
-    if filters.status:
-        tickets = tickets.filter(status=filters.status)
-    if filters.number_min is not None:
-        tickets = tickets.filter(number__gte=filters.number_min)
-    if filters.number_max is not None:
-        tickets = tickets.filter(number__lte=filters.number_max)
+    tickets = selectors.tickets_of(raffle, **filters.model_dump())
 
     def shape(items: Any) -> list[TicketNumber]:
         for ticket in items:
@@ -215,57 +180,9 @@ def raffle_tickets(
 # --- Orders ------------------------------------------------------------------------------------
 
 
-def orders_for_output() -> QuerySet[Order]:
-    """Orders with the raffle and buyer `OrderOut` reads; see `with_details` for the rest."""
-    return Order.objects.select_related("raffle", "contact")
-
-
-def with_details(orders: Sequence[Order]) -> list[Order]:
-    """Load the numbers and proofs of a page of orders in two queries.
-
-    Cheaper than prefetch_related for a page of 50: numbers come as plain (order, number) rows
-    instead of OrderTicket and TicketNumber objects. `OrderOut` reads `api_numbers` and
-    `api_proofs` when they are set.
-    """
-    orders = list(orders)
-    ids = [order.pk for order in orders]
-    numbers: dict[int, list[int]] = defaultdict(list)
-    for order_id, number in OrderTicket.objects.filter(order_id__in=ids).values_list(
-        "order_id", "ticket__number"
-    ):
-        numbers[order_id].append(number)
-    proofs: dict[int, list[PaymentProof]] = defaultdict(list)
-    for proof in PaymentProof.objects.filter(order_id__in=ids).order_by("-received_at", "-id"):
-        proofs[proof.order_id].append(proof)
-    for order in orders:
-        order.api_numbers = sorted(numbers[order.pk])  # type: ignore[attr-defined]
-        order.api_proofs = proofs[order.pk]  # type: ignore[attr-defined]
-    return orders
-
-
-def filter_orders(orders: QuerySet[Order], filters: OrderFilters) -> QuerySet[Order]:
-    if filters.status:
-        orders = orders.filter(status=filters.status)
-    if filters.raffle is not None:
-        orders = orders.filter(raffle_id=filters.raffle)
-    if filters.contact is not None:
-        orders = orders.filter(contact_id=filters.contact)
-    if filters.has_proof is not None:
-        with_proof = Exists(PaymentProof.objects.filter(order=OuterRef("pk")))
-        orders = orders.filter(with_proof if filters.has_proof else ~with_proof)
-    if filters.created_after:
-        orders = orders.filter(created_at__gte=filters.created_after)
-    if filters.created_before:
-        orders = orders.filter(created_at__lt=filters.created_before)
-    if filters.updated_after:
-        orders = orders.filter(updated_at__gte=filters.updated_after)
-    if filters.updated_before:
-        orders = orders.filter(updated_at__lt=filters.updated_before)
-    return orders
-
-
 def order_output(request: HttpRequest, order_id: int) -> Order:
-    return with_details([get_object_or_404(orders_for_output(), pk=order_id)])[0]
+    order = get_object_or_404(selectors.orders_for_output(), pk=order_id)
+    return selectors.with_details([order])[0]
 
 
 @orders_router.get(
@@ -283,8 +200,10 @@ def list_orders(
 ) -> dict[str, Any]:
     require_perm(request, "raffles.view_order")
     forbid_unknown_query(request, filters, page)
-    orders = filter_orders(orders_for_output().order_by("-id"), filters)
-    return paginate(request, orders, page, with_details)
+    orders = selectors.filter_orders(
+        selectors.orders_for_output().order_by("-id"), **filters.model_dump()
+    )
+    return paginate(request, orders, page, selectors.with_details)
 
 
 @orders_router.post(
@@ -303,14 +222,14 @@ def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
     require_perm(request, "raffles.add_order")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
-    with transaction.atomic():
-        # A known buyer keeps the name WhatsApp gave us; `name` only names a new one.
-        contact = Contact.objects.filter(wa_id=body.wa_id).first() or upsert_contact(
-            wa_id=body.wa_id, profile_name=body.name
-        )
-        order = services.create_order_for_buyer(
-            raffle=raffle, contact=contact, numbers=body.numbers, qty=body.qty, by=request.auth
-        )
+    order = services.create_order_for_wa_id(
+        raffle=raffle,
+        wa_id=body.wa_id,
+        name=body.name,
+        numbers=body.numbers,
+        qty=body.qty,
+        by=request.auth,
+    )
     return Status(201, order_output(request, order.pk))
 
 

@@ -1,3 +1,5 @@
+"""The inventory's Django app."""
+
 from django.apps import AppConfig
 
 

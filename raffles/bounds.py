@@ -2,18 +2,24 @@
 
 `raffles.models` states each bound once: the largest ticket price and order size as validators
 on `Raffle`'s fields, the largest total as the size of `Order.total_amount`'s column. The API
-schemas (and so the committed spec), the admin and the services' guards read them here.
+schemas (and so the committed spec), the admin and the services' guards read them here. The
+models are looked up in the app registry, not imported: `Raffle.clean` calls back into
+`check_order_total`, and the two modules must not import each other.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from django.apps import apps
 from django.core.validators import MaxValueValidator
 from django.db import models
 
 from raffles.errors import OrderTotalTooLarge
-from raffles.models import Order, Raffle
+
+
+def _field(model: str, name: str) -> models.Field:
+    return apps.get_model("raffles", model)._meta.get_field(name)
 
 
 def largest_storable(field: models.DecimalField) -> Decimal:
@@ -42,7 +48,7 @@ def max_value(field: models.Field) -> Decimal | int:
 
 
 def ticket_price_field() -> models.DecimalField:
-    return Raffle._meta.get_field("ticket_price")
+    return _field("Raffle", "ticket_price")
 
 
 def ticket_price_max() -> Decimal:
@@ -52,15 +58,15 @@ def ticket_price_max() -> Decimal:
 
 def tickets_per_order_max() -> int:
     """The highest `max_tickets_per_order` a raffle may be set to."""
-    return int(max_value(Raffle._meta.get_field("max_tickets_per_order")))
+    return int(max_value(_field("Raffle", "max_tickets_per_order")))
 
 
 def order_total_field() -> models.DecimalField:
-    return Order._meta.get_field("total_amount")
+    return _field("Order", "total_amount")
 
 
 def unit_price_field() -> models.DecimalField:
-    return Order._meta.get_field("unit_price")
+    return _field("Order", "unit_price")
 
 
 def order_total_max() -> Decimal:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from raffles.models import (
     LIVE_STATUSES,
     Order,
     OrderStatus,
     OrderTicket,
+    PaymentProof,
+    ProofStatus,
     Raffle,
     TicketNumber,
     TicketStatus,
@@ -106,6 +108,24 @@ def inventory_violations(raffle: Raffle | int | None = None) -> list[str]:
         tickets.filter(
             reserved_by_order__status__in=[OrderStatus.CANCELLED, OrderStatus.EXPIRED]
         ).values_list("reserved_by_order_id", "number"),
+    )
+    # "Under review" is one rule (`Order.is_under_review`): a live order has no deadline
+    # exactly when a proof it received in time waits for an operator.
+    proof_waiting = Exists(
+        PaymentProof.objects.filter(order=OuterRef("pk"), status=ProofStatus.PENDING)
+    )
+    live = orders.filter(status__in=LIVE_STATUSES)
+    report(
+        "live order under review (no deadline) without a proof waiting",
+        live.under_review().exclude(proof_waiting).values_list("pk", "status"),
+    )
+    report(
+        "live order with a proof waiting still has a deadline (its clock was not stopped)",
+        live.filter(proof_waiting, expires_at__isnull=False).values_list("pk", "expires_at"),
+    )
+    report(
+        "DRAFT order without a deadline",
+        orders.filter(status=OrderStatus.DRAFT, expires_at__isnull=True).values_list("pk"),
     )
     # Money: the total is the unit price times the quantity, to the cent.
     report(

@@ -1,4 +1,5 @@
-"""Raffles, their numbered tickets, the orders that hold them, payment proofs and order history.
+"""Raffles, their numbered tickets, the orders that hold them, payment proofs, and the history
+of orders and raffles.
 
 Models hold data and the rules the database can enforce (constraints); every workflow lives in
 `raffles.services`.
@@ -22,11 +23,14 @@ __all__ = [
     "ChangeSource",
     "Order",
     "OrderEvent",
+    "OrderQuerySet",
     "OrderStatus",
     "OrderTicket",
     "PaymentProof",
     "ProofStatus",
     "Raffle",
+    "RaffleChange",
+    "RaffleEvent",
     "TicketNumber",
     "TicketStatus",
 ]
@@ -44,11 +48,6 @@ class OrderStatus(models.TextChoices):
     PAID = "PAID", _("Paid")
     CANCELLED = "CANCELLED", _("Cancelled")
     EXPIRED = "EXPIRED", _("Expired")
-
-    @classmethod
-    def live(cls) -> tuple[str, ...]:
-        """Statuses in which an order holds RESERVED tickets."""
-        return LIVE_STATUSES
 
 
 # An order in one of these statuses holds its tickets as RESERVED.
@@ -204,6 +203,12 @@ class Raffle(models.Model):
             ) from error
 
 
+class OrderQuerySet(models.QuerySet["Order"]):
+    def under_review(self) -> OrderQuerySet:
+        """Orders whose payment proof waits for an operator: `Order.is_under_review` in SQL."""
+        return self.filter(status=OrderStatus.PENDING_PAYMENT, expires_at__isnull=True)
+
+
 class Order(models.Model):
     """A buyer's order for some numbers of one raffle, from reservation to payment."""
 
@@ -236,6 +241,8 @@ class Order(models.Model):
     cancel_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -277,6 +284,17 @@ class Order(models.Model):
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def is_under_review(self) -> bool:
+        """The buyer sent a payment proof in time and it waits for an operator.
+
+        The one rule for "under review", read from the order's own columns so answering a
+        buyer costs no query: a proof received before the deadline stops the clock
+        (`expires_at` becomes NULL, see `raffles.services.proofs`), and nothing else does.
+        `OrderQuerySet.under_review` is the same rule in SQL.
+        """
+        return self.status == OrderStatus.PENDING_PAYMENT and self.expires_at is None
 
     @property
     def numbers(self) -> list[int]:
@@ -428,3 +446,48 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.from_status or '-'} -> {self.to_status}"
+
+
+class RaffleChange(models.TextChoices):
+    CREATED = "CREATED", _("Created")
+    UPDATED = "UPDATED", _("Updated")
+    RANGE_CHANGED = "RANGE_CHANGED", _("Range changed")
+    ACTIVATED = "ACTIVATED", _("Activated")
+    DEACTIVATED = "DEACTIVATED", _("Deactivated")
+    DELETED = "DELETED", _("Deleted")
+
+
+class RaffleEvent(models.Model):
+    """One change of a raffle's setup (who, what, before, after): the raffle's history.
+
+    It outlives the raffle: deleting a raffle leaves its events, with the raffle's id and title
+    copied here, and the link set to NULL.
+    """
+
+    raffle = models.ForeignKey(
+        Raffle, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    raffle_pk = models.PositiveBigIntegerField(_("raffle id"), db_index=True)
+    raffle_title = models.CharField(max_length=200)
+    change = models.CharField(max_length=16, choices=RaffleChange.choices)
+    # {"field": {"before": ..., "after": ...}} for every field the change touched (JSON values:
+    # prices and dates as strings).
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(change__in=[c.value for c in RaffleChange]),
+                name="raffle_event_change_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raffle_title} (#{self.raffle_pk}): {self.get_change_display()}"

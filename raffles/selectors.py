@@ -1,14 +1,48 @@
-"""Read-only queries other apps use: which raffles sell, a buyer's orders, number suggestions."""
+"""Read-only queries of the inventory, for the API, the admin and the bot: which raffles sell,
+a buyer's orders, orders as the API shows them, counts and number suggestions. Nothing here
+changes a row; every change is a service (`raffles.services`)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from raffles.models import LIVE_STATUSES, Order, Raffle
+from raffles.models import (
+    LIVE_STATUSES,
+    Order,
+    OrderStatus,
+    OrderTicket,
+    PaymentProof,
+    Raffle,
+    TicketNumber,
+    TicketStatus,
+)
+from raffles.services.availability import availability
+from raffles.services.reservations import pick_available
 from whatsapp.models import Contact
 
+__all__ = [
+    "active_raffles",
+    "availability_data",
+    "filter_orders",
+    "live_order_for",
+    "orders_for_output",
+    "orders_of",
+    "pending_orders_due",
+    "raffles_newest_first",
+    "sample_available",
+    "ticket_counts",
+    "tickets_of",
+    "with_details",
+]
 
+
+# --- what buyers see ---------------------------------------------------------------------------
 def active_raffles() -> QuerySet[Raffle]:
     return Raffle.objects.filter(is_active=True).order_by("draw_at", "pk")
 
@@ -41,6 +75,132 @@ def orders_of(contact: Contact) -> QuerySet[Order]:
 
 def sample_available(raffle: Raffle, k: int = 3) -> list[int]:
     """Up to `k` random available numbers to suggest to a buyer, ascending. Nothing is held."""
-    from raffles.services.reservations import pick_available
-
     return sorted(pick_available(raffle, k))
+
+
+def pending_orders_due(*, after: dt.datetime, until: dt.datetime) -> QuerySet[Order]:
+    """PENDING_PAYMENT orders whose deadline falls in (`after`, `until`], soonest first, with
+    their raffle and buyer. An order under review has no deadline, so it is never among them."""
+    return (
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT, expires_at__gt=after, expires_at__lte=until
+        )
+        .select_related("raffle", "contact")
+        .order_by("expires_at", "pk")
+    )
+
+
+# --- what operators and n8n see ----------------------------------------------------------------
+def raffles_newest_first(*, is_active: bool | None = None) -> QuerySet[Raffle]:
+    raffles = Raffle.objects.order_by("-id")
+    if is_active is not None:
+        raffles = raffles.filter(is_active=is_active)
+    return raffles
+
+
+def tickets_of(
+    raffle: Raffle,
+    *,
+    status: str | None = None,
+    number_min: int | None = None,
+    number_max: int | None = None,
+) -> QuerySet[TicketNumber]:
+    """The raffle's tickets in number order, narrowed by status and a number range."""
+    tickets = TicketNumber.objects.filter(raffle=raffle).order_by("number")
+    if status:
+        tickets = tickets.filter(status=status)
+    if number_min is not None:
+        tickets = tickets.filter(number__gte=number_min)
+    if number_max is not None:
+        tickets = tickets.filter(number__lte=number_max)
+    return tickets
+
+
+def ticket_counts(raffle_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Tickets per status of each raffle, `{raffle_id: {status: n}}`, in one grouped query."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = (
+        TicketNumber.objects.filter(raffle_id__in=list(raffle_ids))
+        .values("raffle_id", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in rows:
+        counts[row["raffle_id"]][row["status"]] = row["n"]
+    return dict(counts)
+
+
+def availability_data(raffle: Raffle) -> dict[str, Any]:
+    """The raffle's availability in the shape of `AvailabilityOut`, as plain dicts: a large
+    raffle can have thousands of ranges, and pydantic validates dicts of integers in its core
+    far faster than it builds (or walks) a model object per range."""
+    result = availability(raffle=raffle)
+    return {
+        "raffle_id": raffle.pk,
+        "total": raffle.size,
+        "counts": {status: result.counts.get(status, 0) for status in TicketStatus.values},
+        "available_ranges": [
+            {"first": first, "last": last} for first, last in result.available_ranges
+        ],
+    }
+
+
+def orders_for_output() -> QuerySet[Order]:
+    """Orders with the raffle and buyer `OrderOut` reads; see `with_details` for the rest."""
+    return Order.objects.select_related("raffle", "contact")
+
+
+def with_details(orders: Sequence[Order]) -> list[Order]:
+    """Load the numbers and proofs of a page of orders in two queries.
+
+    Cheaper than prefetch_related for a page of 50: numbers come as plain (order, number) rows
+    instead of OrderTicket and TicketNumber objects. `OrderOut` reads `api_numbers` and
+    `api_proofs` when they are set.
+    """
+    orders = list(orders)
+    ids = [order.pk for order in orders]
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for order_id, number in OrderTicket.objects.filter(order_id__in=ids).values_list(
+        "order_id", "ticket__number"
+    ):
+        numbers[order_id].append(number)
+    proofs: dict[int, list[PaymentProof]] = defaultdict(list)
+    for proof in PaymentProof.objects.filter(order_id__in=ids).order_by("-received_at", "-id"):
+        proofs[proof.order_id].append(proof)
+    for order in orders:
+        order.api_numbers = sorted(numbers[order.pk])  # type: ignore[attr-defined]
+        order.api_proofs = proofs[order.pk]  # type: ignore[attr-defined]
+    return orders
+
+
+def filter_orders(
+    orders: QuerySet[Order],
+    *,
+    status: str | None = None,
+    raffle: int | None = None,
+    contact: int | None = None,
+    has_proof: bool | None = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    updated_after: dt.datetime | None = None,
+    updated_before: dt.datetime | None = None,
+) -> QuerySet[Order]:
+    """`orders` narrowed by the API's order filters (raffle and contact are ids)."""
+    if status:
+        orders = orders.filter(status=status)
+    if raffle is not None:
+        orders = orders.filter(raffle_id=raffle)
+    if contact is not None:
+        orders = orders.filter(contact_id=contact)
+    if has_proof is not None:
+        with_proof = Exists(PaymentProof.objects.filter(order=OuterRef("pk")))
+        orders = orders.filter(with_proof if has_proof else ~with_proof)
+    if created_after:
+        orders = orders.filter(created_at__gte=created_after)
+    if created_before:
+        orders = orders.filter(created_at__lt=created_before)
+    if updated_after:
+        orders = orders.filter(updated_at__gte=updated_after)
+    if updated_before:
+        orders = orders.filter(updated_at__lt=updated_before)
+    return orders

@@ -228,9 +228,9 @@ class OrderAdmin(admin.ModelAdmin):
     def deadline(self, order: Order) -> str:
         if order.status not in LIVE_STATUSES:
             return "—"
-        if order.expires_at is None:
+        if order.is_under_review:
             return "stopped (proof in review)"
-        if order.expires_at <= timezone.now():
+        if order.expires_at is None or order.expires_at <= timezone.now():
             return "lapsed"
         return f"in {_minutes(order.expires_at)} min"
 

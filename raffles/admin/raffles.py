@@ -1,22 +1,28 @@
-"""Raffles: set up, open and close sales, watch them sell, export who bought what."""
+"""Raffles: set up, open and close sales, watch them sell, export who bought what, and read
+every change made to a raffle (its history, kept after the raffle is deleted)."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.timezone import localtime
 
-from raffles import services
+from raffles import selectors, services
 from raffles.errors import RaffleError
-from raffles.models import OrderStatus, OrderTicket, Raffle, TicketNumber, TicketStatus
+from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
 # Fields the operator sets when creating a raffle; `create_raffle` takes exactly these.
 CREATE_FIELDS = [
@@ -40,6 +46,73 @@ class RaffleForm(forms.ModelForm):
         fields = CREATE_FIELDS
 
 
+class RaffleChangeList(ChangeList):
+    """The raffle list, each raffle of the page carrying its ticket counts per status."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        counts = selectors.ticket_counts(raffle.pk for raffle in self.result_list)
+        for raffle in self.result_list:
+            raffle.ticket_counts = counts.get(raffle.pk, {})
+
+
+def _count(raffle: Raffle, status: str) -> int:
+    return getattr(raffle, "ticket_counts", {}).get(status, 0)
+
+
+def _changes_table(event: RaffleEvent) -> str:
+    if not event.changes:
+        return "—"
+    return format_html_join(
+        mark_safe("<br>"),
+        "<b>{}</b>: {} → {}",
+        (
+            (name, _shown(values.get("before")), _shown(values.get("after")))
+            for name, values in event.changes.items()
+        ),
+    )
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+@admin.register(RaffleEvent)
+class RaffleEventAdmin(admin.ModelAdmin):
+    """Every raffle change, deleted raffles included (their id and title are kept here)."""
+
+    list_display = ["at", "raffle_title", "raffle_pk", "change", "what_changed", "source", "actor"]
+    list_filter = ["change", "source"]
+    search_fields = ["raffle_title", "=raffle_pk"]
+    list_select_related = ["actor"]
+    fields = [
+        "at",
+        "raffle",
+        "raffle_pk",
+        "raffle_title",
+        "change",
+        "what_changed",
+        "source",
+        "actor",
+        "note",
+    ]
+    readonly_fields = fields
+
+    # History rows are written by the raffle services only.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Before → after")
+    def what_changed(self, event: RaffleEvent) -> str:
+        return _changes_table(event)
+
+
 @admin.register(Raffle)
 class RaffleAdmin(admin.ModelAdmin):
     form = RaffleForm
@@ -57,7 +130,13 @@ class RaffleAdmin(admin.ModelAdmin):
     list_filter = ["is_active"]
     search_fields = ["title"]
     actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv"]
-    readonly_fields = ["availability_summary", "tickets_ready", "created_at", "updated_at"]
+    readonly_fields = [
+        "availability_summary",
+        "tickets_ready",
+        "history",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["title", "description", "is_active", "draw_at"]}),
         ("Price and numbers", {"fields": ["ticket_price", "currency", "min_number", "max_number"]}),
@@ -72,29 +151,13 @@ class RaffleAdmin(admin.ModelAdmin):
             },
         ),
         ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
+        ("History", {"fields": ["history"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]
 
     # --- list: counts per status for the page's raffles in one grouped query ------------------
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        self._counts: dict[int, dict[str, int]] = {}
-        response = super().changelist_view(request, extra_context)
-        context = getattr(response, "context_data", None) or {}
-        changelist = context.get("cl")
-        if changelist is not None:
-            ids = [raffle.pk for raffle in changelist.result_list]
-            rows = (
-                TicketNumber.objects.filter(raffle_id__in=ids)
-                .values("raffle_id", "status")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            for row in rows:
-                self._counts.setdefault(row["raffle_id"], {})[row["status"]] = row["n"]
-        return response
-
-    def _count(self, raffle: Raffle, status: str) -> int:
-        return getattr(self, "_counts", {}).get(raffle.pk, {}).get(status, 0)
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RaffleChangeList
 
     @admin.display(description="Price", ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:
@@ -106,20 +169,20 @@ class RaffleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Sold")
     def sold(self, raffle: Raffle) -> int:
-        return self._count(raffle, TicketStatus.SOLD)
+        return _count(raffle, TicketStatus.SOLD)
 
     @admin.display(description="Reserved")
     def reserved(self, raffle: Raffle) -> int:
-        return self._count(raffle, TicketStatus.RESERVED)
+        return _count(raffle, TicketStatus.RESERVED)
 
     @admin.display(description="Available")
     def available(self, raffle: Raffle) -> int:
-        return self._count(raffle, TicketStatus.AVAILABLE)
+        return _count(raffle, TicketStatus.AVAILABLE)
 
     @admin.display(description="Sold %")
     def progress(self, raffle: Raffle) -> str:
-        sold = self._count(raffle, TicketStatus.SOLD)
-        reserved = self._count(raffle, TicketStatus.RESERVED)
+        sold = _count(raffle, TicketStatus.SOLD)
+        reserved = _count(raffle, TicketStatus.RESERVED)
         sold_pct = 100 * sold / raffle.size
         reserved_pct = 100 * reserved / raffle.size
         return format_html(
@@ -153,6 +216,33 @@ class RaffleAdmin(admin.ModelAdmin):
             reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]),
         )
 
+    @admin.display(description="Changes")
+    def history(self, raffle: Raffle) -> str:
+        """Every change of this raffle, oldest first (a read-only table, not a formset)."""
+        if raffle.pk is None:
+            return "—"
+        events = RaffleEvent.objects.filter(raffle=raffle).select_related("actor")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(localtime(event.at), "SHORT_DATETIME_FORMAT"),
+                    event.get_change_display(),
+                    _changes_table(event),
+                    event.actor or event.get_source_display(),
+                    event.note or "",
+                )
+                for event in events
+            ),
+        )
+        return format_html(
+            '<table class="table table-sm raffle-history"><thead><tr><th>When</th>'
+            "<th>Change</th><th>Before → after</th><th>By</th><th>Note</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows or mark_safe('<tr><td colspan="5">No changes recorded.</td></tr>'),
+        )
+
     # --- saving goes through the services -------------------------------------------------------
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
@@ -162,38 +252,63 @@ class RaffleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Raffle, form: Any, change: bool) -> None:
         if not change:
-            created = services.create_raffle(**{f: form.cleaned_data[f] for f in CREATE_FIELDS})
+            created = services.create_raffle(
+                **{f: form.cleaned_data[f] for f in CREATE_FIELDS}, by=request.user
+            )
             obj.pk = created.pk
             obj.refresh_from_db()
             return
         changes = {name: form.cleaned_data[name] for name in form.changed_data}
         try:
-            services.update_raffle(raffle=Raffle.objects.get(pk=obj.pk), changes=changes)
+            services.update_raffle(
+                raffle=Raffle.objects.get(pk=obj.pk), changes=changes, by=request.user
+            )
         except RaffleError as error:
             self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
 
     # --- actions -------------------------------------------------------------------------------
     @admin.action(description="Activate (open sales)", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
-        self._each(request, queryset, services.activate_raffle, "activated")
+        self._each(
+            request,
+            queryset,
+            lambda raffle: services.activate_raffle(raffle=raffle, by=request.user),
+            "activated",
+        )
 
     @admin.action(description="Deactivate (close sales)", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
-        self._each(request, queryset, services.deactivate_raffle, "deactivated")
+        self._each(
+            request,
+            queryset,
+            lambda raffle: services.deactivate_raffle(raffle=raffle, by=request.user),
+            "deactivated",
+        )
 
     @admin.action(description="Generate missing ticket numbers", permissions=["change"])
     def generate_missing_tickets(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
-        self._each(request, queryset, services.generate_tickets, "checked for missing numbers")
+        self._each(
+            request,
+            queryset,
+            lambda raffle: services.generate_tickets(raffle=raffle),
+            "checked for missing numbers",
+        )
 
     @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
     def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
         return sold_numbers_csv(list(queryset))
 
-    def _each(self, request: HttpRequest, queryset: QuerySet[Raffle], service: Any, verb: str):
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Raffle],
+        service: Callable[[Raffle], object],
+        verb: str,
+    ) -> None:
         done, refused = 0, []
         for raffle in queryset:
             try:
-                service(raffle=raffle)
+                service(raffle)
             except RaffleError as error:
                 refused.append(f"{raffle.title}: {error.message}")
             else:

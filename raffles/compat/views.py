@@ -14,10 +14,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from raffles import services
-from raffles.api import availability_data, orders_for_output, with_details
 from raffles.compat.representation import dump, schema_serializer
 from raffles.models import Order, OrderStatus, Raffle
 from raffles.schemas import AvailabilityOut, OrderOut
+from raffles.selectors import availability_data, orders_for_output, with_details
 
 
 class RequiredPerms(permissions.BasePermission):

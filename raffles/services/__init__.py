@@ -1,12 +1,14 @@
 """The inventory's services: every state change of raffles, tickets and orders happens here."""
 
 from raffles.services.availability import Availability, availability, available_count
+from raffles.services.buyers import buyer_with_wa_id
 from raffles.services.expiry import ExpiryResult, expire_due, expire_orders
 from raffles.services.generation import GenerationResult, generate_tickets
 from raffles.services.orders import (
     cancel_order,
     confirm_payment,
     create_order_for_buyer,
+    create_order_for_wa_id,
     submit_order,
 )
 from raffles.services.proofs import attach_payment_proof, reject_proof, store_proof_file
@@ -29,11 +31,13 @@ __all__ = [
     "attach_payment_proof",
     "availability",
     "available_count",
+    "buyer_with_wa_id",
     "cancel_order",
     "cancel_unfit_order",
     "change_range",
     "confirm_payment",
     "create_order_for_buyer",
+    "create_order_for_wa_id",
     "create_raffle",
     "deactivate_raffle",
     "delete_raffle",

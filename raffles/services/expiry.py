@@ -97,9 +97,10 @@ def expire_due(
     return result
 
 
-def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> list[Order]:
+def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> list[int]:
     """Expire the given orders if they are still live and past their deadline (the lazy
-    expiry). Waits for, rather than skips, an order another transaction is changing."""
+    expiry); returns the ids of those it expired. Waits for, rather than skips, an order
+    another transaction is changing."""
     now = now or timezone.now()
     ids = sorted(set(order_ids))
     if not ids:
@@ -112,7 +113,7 @@ def expire_orders(*, order_ids: Iterable[int], now: datetime | None = None) -> l
             .select_for_update(no_key=True)
             .values_list("pk", flat=True)
         )
-        return list(ExpiredOrders(_expire_locked(locked, now=now)))
+        return _expire_locked(locked, now=now)
 
 
 def _expire_locked(ids: Sequence[int], *, now: datetime) -> list[int]:

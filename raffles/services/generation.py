@@ -10,7 +10,15 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from raffles.errors import InvalidRange, RangeHasTakenNumbers
-from raffles.models import OrderTicket, Raffle, TicketNumber, TicketStatus
+from raffles.models import (
+    ChangeSource,
+    OrderTicket,
+    Raffle,
+    RaffleChange,
+    TicketNumber,
+    TicketStatus,
+)
+from raffles.services.raffle_history import record_raffle_change, what_changed
 
 GENERATION_CHUNK = 100_000
 ANALYZE_AFTER = 50_000
@@ -71,10 +79,10 @@ def generate_tickets(
 
 
 def _commit_without_waiting_for_disk() -> None:
-    """On PostgreSQL, this chunk's COMMIT returns before its WAL (~20 MB) is flushed: waiting
-    for that flush was half of generating a million numbers. A crash may lose the last chunks,
-    never more: `_mark_ready` commits durably, which flushes every earlier chunk first, and a
-    rerun creates whatever is missing."""
+    """On PostgreSQL, this chunk's COMMIT returns before its WAL (megabytes per chunk) is
+    flushed: waiting for each flush would dominate generating a large range. A crash may lose
+    the last chunks, never more: `_mark_ready` commits durably, which flushes every earlier
+    chunk first, and a rerun creates whatever is missing."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit = off")
@@ -133,12 +141,25 @@ def _mark_ready(raffle: Raffle) -> bool:
     ).count()
     ready = count == locked.size
     fields: dict[str, bool] = {"tickets_ready": ready}
+    change, note = None, ""
     if ready and locked.activate_when_ready:
         fields.update(is_active=True, activate_when_ready=False)
+        change, note = RaffleChange.ACTIVATED, "every number exists: sales open as asked"
     elif not ready and locked.is_active:
         # The range changed under us: stop selling until it is complete, then resume.
         fields.update(is_active=False, activate_when_ready=True)
+        change, note = RaffleChange.DEACTIVATED, "numbers missing: sales resume when they exist"
     Raffle.objects.filter(pk=locked.pk).update(**fields)
+    if change is not None:
+        before = {name: getattr(locked, name) for name in ("is_active", "activate_when_ready")}
+        after = {name: fields[name] for name in before}
+        record_raffle_change(
+            raffle=locked,
+            change=change,
+            changes=what_changed(before, after),
+            source=ChangeSource.SYSTEM,
+            note=note,
+        )
     for name, value in fields.items():
         setattr(raffle, name, value)
     return ready

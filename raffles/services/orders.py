@@ -27,6 +27,7 @@ from raffles.models import (
     TicketStatus,
 )
 from raffles.services import reservations
+from raffles.services.buyers import buyer_with_wa_id
 from raffles.services.history import lock_order, record_change, sync_instance
 from raffles.services.proofs import attach_payment_proof
 from whatsapp.models import Contact
@@ -153,6 +154,22 @@ def create_order_for_buyer(
     if numbers is not None:
         return reservations._reserve_specific(numbers=numbers, **common)
     return reservations._reserve_random(qty=qty, **common)
+
+
+@transaction.atomic
+def create_order_for_wa_id(
+    *,
+    raffle: Raffle,
+    wa_id: str,
+    name: str = "",
+    numbers: Sequence[int] | None = None,
+    qty: int | None = None,
+    by: Any = None,
+) -> Order:
+    """`create_order_for_buyer` for a buyer named by WhatsApp id (`buyer_with_wa_id`). One
+    transaction: a refused order leaves no new buyer behind."""
+    contact = buyer_with_wa_id(wa_id=wa_id, name=name)
+    return create_order_for_buyer(raffle=raffle, contact=contact, numbers=numbers, qty=qty, by=by)
 
 
 def _move(

@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from raffles import services
-from raffles.models import Raffle, TicketNumber
-from tests.admin.conftest import make_buyer, pending_order_with_proof
+from raffles.models import Raffle, RaffleEvent, TicketNumber
+from tests.admin.conftest import make_buyer, make_raffle, pending_order_with_proof
 
 pytestmark = pytest.mark.django_db
 
@@ -91,10 +91,35 @@ def test_raffle_list_shows_counts_per_status(client, superuser, raffle):
 
     response = client.get(reverse("admin:raffles_raffle_changelist"))
 
-    admin_obj = response.context["cl"].model_admin
-    assert admin_obj.sold(raffle) == 3
-    assert admin_obj.reserved(raffle) == 1
-    assert admin_obj.available(raffle) == 96
+    changelist = response.context["cl"]
+    [shown] = changelist.result_list
+    admin_obj = changelist.model_admin
+    assert (admin_obj.sold(shown), admin_obj.reserved(shown), admin_obj.available(shown)) == (
+        3,
+        1,
+        96,
+    )
+    assert not hasattr(admin_obj, "_counts")  # nothing kept on the admin shared by requests
+
+
+def test_two_raffle_lists_at_once_each_show_their_own_counts(client, superuser, raffle):
+    from django.test import RequestFactory
+
+    other = make_raffle(title="Autumn raffle", max_number=9)
+    services.confirm_payment(order=pending_order_with_proof(other, make_buyer(1), [1, 2]))
+    client.force_login(superuser)
+    admin_obj = client.get(reverse("admin:raffles_raffle_changelist")).context["cl"].model_admin
+    factory = RequestFactory()
+
+    def changelist(query: str):
+        request = factory.get("/", {"q": query})
+        request.user = superuser
+        return admin_obj.get_changelist_instance(request)
+
+    spring, autumn = changelist("Spring"), changelist("Autumn")  # both alive at once
+
+    assert [admin_obj.sold(r) for r in spring.result_list] == [0]
+    assert [admin_obj.sold(r) for r in autumn.result_list] == [2]
 
 
 def test_sold_numbers_export_lists_each_number_with_its_buyer(client, superuser, raffle):
@@ -108,3 +133,30 @@ def test_sold_numbers_export_lists_each_number_with_its_buyer(client, superuser,
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0][:4] == ["raffle", "number", "order", "buyer_wa_id"]
     assert [(r[1], r[4]) for r in rows[1:]] == [("05", "Ana"), ("09", "Ana")]
+
+
+def test_the_raffle_page_shows_who_changed_what(client, superuser, raffle):
+    client.force_login(superuser)
+    client.post(
+        reverse("admin:raffles_raffle_changelist"),
+        {"action": "deactivate", "_selected_action": [raffle.pk]},
+    )
+
+    page = client.get(reverse("admin:raffles_raffle_change", args=[raffle.pk])).content.decode()
+
+    event = RaffleEvent.objects.get(raffle=raffle, change="DEACTIVATED")
+    assert event.actor == superuser
+    assert "Deactivated" in page and "boss" in page
+    assert "<b>is_active</b>: True → False" in page
+
+
+def test_the_history_of_a_deleted_raffle_stays_in_the_admin(client, superuser):
+    doomed = make_raffle(title="Doomed raffle", max_number=9)
+    services.delete_raffle(raffle=doomed, by=superuser)
+    client.force_login(superuser)
+
+    history = client.get(reverse("admin:raffles_raffleevent_changelist"), {"q": "Doomed"})
+
+    page = history.content.decode()
+    assert history.status_code == 200
+    assert "Doomed raffle" in page and "Deleted" in page and "Created" in page

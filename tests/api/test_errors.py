@@ -97,12 +97,12 @@ def test_numbers_outside_the_raffle_are_409_naming_them(api, raffle):
 
 
 def test_an_unexpected_error_is_a_json_500_without_a_traceback(api, monkeypatch):
-    import raffles.api
+    import raffles.selectors
 
     def boom(**kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(raffles.api, "availability_data", lambda raffle: boom())
+    monkeypatch.setattr(raffles.selectors, "availability_data", lambda raffle: boom())
     from model_bakery import baker
 
     raffle = baker.make("raffles.Raffle", min_number=1, max_number=5)

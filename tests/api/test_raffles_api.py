@@ -6,7 +6,7 @@ import pytest
 from model_bakery import baker
 
 from raffles import services
-from raffles.models import Raffle, TicketNumber, TicketStatus
+from raffles.models import Raffle, RaffleEvent, TicketNumber, TicketStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +97,17 @@ def test_patch_changes_only_the_fields_sent(api, raffle):
     assert raffle.title == "Winter raffle"
     assert str(raffle.ticket_price) == "12.00"
     assert raffle.is_active is True
+
+
+def test_api_changes_are_recorded_with_the_tokens_user(api, admin_token, raffle):
+    raffle_pk = raffle.pk
+
+    api.patch_json(f"/api/v1/raffles/{raffle_pk}", {"ticket_price": "12.00", "is_active": False})
+    api.delete(f"/api/v1/raffles/{raffle_pk}")
+
+    events = RaffleEvent.objects.filter(raffle_pk=raffle_pk, actor=admin_token.user)
+    assert [event.change for event in events] == ["UPDATED", "DEACTIVATED", "DELETED"]
+    assert events[0].changes == {"ticket_price": {"before": "10.00", "after": "12.00"}}
 
 
 def test_patch_can_close_and_reopen_sales(api, raffle):

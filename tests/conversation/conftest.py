@@ -54,6 +54,20 @@ def make_raffle(**overrides):
     return create_raffle(**values)
 
 
+def advance_deadlines(minutes: int, **orders) -> None:
+    """The clock runs for the orders matching `orders` (all of them if empty): each running
+    deadline, and its tickets' hold, moves `minutes` closer. The services read the real clock,
+    so tests move the deadlines instead."""
+    from raffles.models import Order, TicketNumber
+
+    for order in Order.objects.filter(expires_at__isnull=False, **orders):
+        deadline = order.expires_at - timedelta(minutes=minutes)
+        Order.objects.filter(pk=order.pk).update(expires_at=deadline)
+        TicketNumber.objects.filter(reserved_by_order=order, reserved_until__isnull=False).update(
+            reserved_until=deadline
+        )
+
+
 @pytest.fixture
 def raffle(db, bot_settings):
     return make_raffle()
@@ -124,14 +138,7 @@ class WebhookChat:
 
     def advance(self, minutes: int) -> None:
         """The buyer's clock runs: every running deadline of theirs moves `minutes` closer."""
-        from raffles.models import Order, TicketNumber
-
-        for order in Order.objects.filter(contact__wa_id=self.wa_id, expires_at__isnull=False):
-            deadline = order.expires_at - timedelta(minutes=minutes)
-            Order.objects.filter(pk=order.pk).update(expires_at=deadline)
-            TicketNumber.objects.filter(
-                reserved_by_order=order, reserved_until__isnull=False
-            ).update(reserved_until=deadline)
+        advance_deadlines(minutes, contact__wa_id=self.wa_id)
 
     # reading
     def state(self) -> str:

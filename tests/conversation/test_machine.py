@@ -1,72 +1,33 @@
-"""The conversation rules, on the bare state machine with an in-memory inventory."""
+"""The conversation rules, on the bare state machine over the real inventory (raffles services
+on the test database): no webhook and no outbox, but no stand-in that could drift either."""
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-
 import pytest
 
-from conversation.machine import Inbound, InboundKind, Machine
-from conversation.render import choices, render
-from tests.conversation.fakes import FakeInventory, FakeRaffle
+from conversation import replies
+from raffles import services
+from raffles.models import OrderStatus, TicketNumber
+from tests.conversation.conftest import make_raffle
+from tests.conversation.machine_chat import MachineChat, buyer
 from tests.conversation.transcripts import run
 
-NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
-
-
-class MachineChat:
-    """Drives `Machine.step` the way the handler does, keeping state and context between turns."""
-
-    def __init__(self, inventory: FakeInventory, contact: str = "buyer") -> None:
-        self.inventory = inventory
-        self.contact = contact
-        self._state = "MENU"
-        self.context: dict = {}
-        self.last_choices: list = []
-
-    def _send(self, inbound: Inbound) -> str:
-        machine = Machine(inventory=self.inventory, contact=self.contact, now=self.inventory.now)
-        turn = machine.step(state=self._state, context=self.context, inbound=inbound)
-        assert turn.reply is not None
-        turn.reply.validate()
-        self._state = str(turn.state)
-        self.context = json.loads(json.dumps(turn.context))  # stored as JSON
-        self.last_choices = choices(turn.reply)
-        return render(turn.reply)
-
-    def say(self, text):
-        return self._send(Inbound(kind=InboundKind.TEXT, text=text))
-
-    def tap(self, reply_id, title, *, is_row):
-        return self._send(Inbound(kind=InboundKind.TAP, reply_id=reply_id, text=title))
-
-    def media(self, kind):
-        mime = "image/jpeg" if kind == "image" else "application/pdf"
-        return self._send(Inbound(kind=InboundKind.MEDIA, media_id=f"m-{kind}", mime_type=mime))
-
-    def other(self, kind):
-        return self._send(Inbound(kind=InboundKind.OTHER))
-
-    def advance(self, minutes):
-        self.inventory.now += dt.timedelta(minutes=minutes)
-
-    def state(self):
-        return self._state
-
-    def order_status(self):
-        orders = self.inventory.orders_of(self.contact, 1)
-        return orders[0].status if orders else None
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def one_raffle():
-    return FakeInventory([FakeRaffle(pk=1, title="Big Car Raffle")], now=NOW)
+def one_raffle(bot_settings):
+    return make_raffle(title="Big Car Raffle")
 
 
 @pytest.fixture
 def chat(one_raffle):
-    return MachineChat(one_raffle)
+    return MachineChat()
+
+
+@pytest.fixture
+def other(db):
+    return buyer("5491100000002", "Beto")
 
 
 def test_random_numbers_end_to_end(chat):
@@ -86,16 +47,30 @@ def test_random_numbers_end_to_end(chat):
                 "DRAFT",
             ),
             ("#1", ["Transfer to Bank 123-456", "photo or PDF"], "WAIT_PROOF", "PENDING_PAYMENT"),
-            ("did you get it?", ["waiting for a photo or PDF", "12:30"], "WAIT_PROOF"),
+        ],
+    )
+    order = chat.order()
+    deadline = replies.when(order.expires_at)
+
+    run(
+        chat,
+        [
+            ("did you get it?", ["waiting for a photo or PDF", deadline], "WAIT_PROOF"),
             ("[image]", "received your payment proof", "DONE", "PENDING_PAYMENT"),
             ("thanks", "Pick my numbers", "CHOOSE_MODE"),
         ],
     )
-    assert chat.inventory.calls == ["reserve_random 2", "submit 1", "attach_proof 1 image/jpeg"]
+    assert chat.calls == [
+        "reserve_random 2",
+        f"submit {order.pk}",
+        f"attach_proof {order.pk} image/jpeg",
+    ]
+    order.refresh_from_db()
+    assert order.is_under_review  # the proof stopped the clock
 
 
-def test_picked_numbers_with_bad_input_and_taken_numbers(chat, one_raffle):
-    one_raffle.reserve_specific(raffle=one_raffle.raffles[1], numbers=[7], contact="other")
+def test_picked_numbers_with_bad_input_and_taken_numbers(chat, one_raffle, other):
+    services.reserve_specific(raffle=one_raffle, numbers=[7], contact=other)
 
     run(
         chat,
@@ -105,18 +80,20 @@ def test_picked_numbers_with_bad_input_and_taken_numbers(chat, one_raffle):
             ("5, abc", "couldn't read \u201cabc\u201d", "ASK_PICK_NUMBERS"),
             ("5, 150", ["150", "not in this raffle"], "ASK_PICK_NUMBERS"),
             ("0-20", "at most 10 numbers", "ASK_PICK_NUMBERS"),
-            ("5, 07", ["07 is already taken", "Nothing was reserved", "00, 01, 02"], None),
+            ("5, 07", ["07 is already taken", "Nothing was reserved", "Still available"], None),
             ("05\n6", ["numbers 05, 06", "Total: 10.00 USD"], "CONFIRM_RESERVATION", "DRAFT"),
             ("yes", "Transfer to Bank", "WAIT_PROOF", "PENDING_PAYMENT"),
             ("[pdf]", "received your payment proof", "DONE"),
         ],
     )
-    assert one_raffle.holder[(1, 5)] == one_raffle.holder[(1, 6)] == 2
+    holders = TicketNumber.objects.filter(raffle=one_raffle, number__in=[5, 6])
+    assert {ticket.reserved_by_order_id for ticket in holders} == {chat.order().pk}
 
 
-def test_several_raffles_are_a_list_with_my_tickets():
-    inventory = FakeInventory([FakeRaffle(pk=i, title=f"Raffle {i}") for i in (1, 2)], now=NOW)
-    chat = MachineChat(inventory)
+def test_several_raffles_are_a_list_with_my_tickets(bot_settings):
+    for i in (1, 2):
+        make_raffle(title=f"Raffle {i}", max_number=9)
+    chat = MachineChat()
 
     run(
         chat,
@@ -128,11 +105,10 @@ def test_several_raffles_are_a_list_with_my_tickets():
     )
 
 
-def test_more_than_ten_raffles_are_paginated():
-    inventory = FakeInventory(
-        [FakeRaffle(pk=i, title=f"Raffle {i}") for i in range(1, 13)], now=NOW
-    )
-    chat = MachineChat(inventory)
+def test_more_than_ten_raffles_are_paginated(bot_settings):
+    for i in range(1, 13):
+        make_raffle(title=f"Raffle {i}", max_number=9)
+    chat = MachineChat()
 
     first = chat.say("menu")
     assert "8. Raffle 8" in first and "9. More raffles" in first and "10. My tickets" in first
@@ -141,8 +117,9 @@ def test_more_than_ten_raffles_are_paginated():
     assert len(chat.last_choices) == 6  # 4 raffles, back to the start, my tickets
 
 
-def test_no_active_raffle_is_said_politely():
-    chat = MachineChat(FakeInventory([FakeRaffle(pk=1, title="Old", is_active=False)], now=NOW))
+def test_no_active_raffle_is_said_politely(bot_settings):
+    make_raffle(title="Old", is_active=False)
+    chat = MachineChat()
 
     run(chat, [("hi", "no raffles open right now", "MENU")])
 
@@ -173,33 +150,37 @@ def test_expiry_is_detected_when_the_buyer_confirms(chat, one_raffle):
             ("#1", ["expired", "released"], "MENU", "EXPIRED"),
         ],
     )
-    assert one_raffle.available_count(one_raffle.raffles[1]) == 100
+    assert services.available_count(raffle=one_raffle) == 100
 
 
-def test_a_stale_confirm_button_is_never_acted_on_twice(chat, one_raffle):
+def test_a_stale_confirm_button_is_never_acted_on_twice(chat):
+    run(chat, [("hi", "", "CHOOSE_MODE"), ("#2", "", "ASK_QTY"), ("1", "", "CONFIRM_RESERVATION")])
+    order = chat.order()
+
     run(
         chat,
         [
-            ("hi", "", "CHOOSE_MODE"),
-            ("#2", "", "ASK_QTY"),
-            ("1", "", "CONFIRM_RESERVATION"),
-            ("@confirm:1", "Transfer to Bank", "WAIT_PROOF", "PENDING_PAYMENT"),
-            ("@confirm:1", ["waiting for payment", "photo or PDF"], "WAIT_PROOF"),
+            (f"@confirm:{order.pk}", "Transfer to Bank", "WAIT_PROOF", "PENDING_PAYMENT"),
+            (f"@confirm:{order.pk}", ["waiting for payment", "photo or PDF"], "WAIT_PROOF"),
             ("[image]", "received", "DONE"),
-            ("@confirm:1", "being reviewed", "DONE"),
-            ("@cancel:99", "can't find that order", None),
+            (f"@confirm:{order.pk}", "being reviewed", "DONE"),
+            (f"@cancel:{order.pk + 1000}", "can't find that order", None),
         ],
     )
-    assert one_raffle.calls.count("submit 1") == 1
+    assert chat.calls.count(f"submit {order.pk}") == 1
+    assert order.events.filter(to_status=OrderStatus.PENDING_PAYMENT).count() == 1
 
 
-def test_a_button_of_a_paid_order_says_it_is_paid(chat, one_raffle):
+def test_a_button_of_a_paid_order_says_it_is_paid(chat):
     run(chat, [("hi", "", None), ("#2", "", None), ("1", "", None), ("#1", "", "WAIT_PROOF")])
-    one_raffle.mark_paid(one_raffle.orders[1])
+    order = services.confirm_payment(order=chat.order())
 
     run(
         chat,
-        [("@cancel:1", "already paid", "CHOOSE_MODE"), ("@confirm:1", "already paid", "DONE")],
+        [
+            (f"@cancel:{order.pk}", "already paid", "CHOOSE_MODE"),
+            (f"@confirm:{order.pk}", "already paid", "DONE"),
+        ],
     )
 
 
@@ -229,15 +210,15 @@ def test_other_message_kinds_get_a_polite_fallback(chat, kind):
     run(chat, [("hi", "", "CHOOSE_MODE"), (f"[{kind}]", "only read text", "CHOOSE_MODE")])
 
 
-def test_a_file_outside_wait_proof_is_not_taken_as_a_proof(chat, one_raffle):
+def test_a_file_outside_wait_proof_is_not_taken_as_a_proof(chat):
     run(chat, [("hi", "", None), ("[image]", "wasn't expecting a file", "CHOOSE_MODE")])
-    assert one_raffle.calls == []
+    assert chat.calls == []
 
 
-def test_the_last_numbers_are_announced_as_sold_out():
-    inventory = FakeInventory([FakeRaffle(pk=1, title="Tiny", max_number=1)], now=NOW)
-    inventory.reserve_specific(raffle=inventory.raffles[1], numbers=[0, 1], contact="other")
-    chat = MachineChat(inventory)
+def test_the_last_numbers_are_announced_as_sold_out(bot_settings, other):
+    tiny = make_raffle(title="Tiny", max_number=1)
+    services.reserve_specific(raffle=tiny, numbers=[0, 1], contact=other)
+    chat = MachineChat()
 
     run(chat, [("hi", "sold out", "MENU")])
 
@@ -262,15 +243,17 @@ REACH = {
 
 @pytest.mark.parametrize("state", list(REACH))
 @pytest.mark.parametrize("command", ["MENU", "Menú", "CANCEL", "cancelar", "HELP", "ayuda"])
-def test_global_commands_work_in_every_state(state, command):
-    raffles = [FakeRaffle(pk=1, title="Car")]
+def test_global_commands_work_in_every_state(bot_settings, state, command):
+    from raffles.selectors import live_order_for
+
+    make_raffle(title="Car")
     if state == "MENU":
-        raffles.append(FakeRaffle(pk=2, title="Bike"))
-    inventory = FakeInventory(raffles, now=NOW)
-    chat = MachineChat(inventory)
+        make_raffle(title="Bike", max_number=9)
+    chat = MachineChat()
     run(chat, REACH[state])
-    had_live = inventory.live_order("buyer") is not None
-    needed_buyer = had_live and not inventory.live_order("buyer").proofs
+    live = live_order_for(chat.contact)
+    had_live = live is not None
+    needed_buyer = had_live and not live.is_under_review
 
     answer = chat.say(command)
 
@@ -282,7 +265,7 @@ def test_global_commands_work_in_every_state(state, command):
     elif command.lower().startswith("cancel"):
         if had_live:
             assert "is cancelled" in answer
-            assert inventory.live_order("buyer") is None
+            assert live_order_for(chat.contact) is None
         else:
             assert "no order in progress" in answer
     else:
@@ -291,9 +274,10 @@ def test_global_commands_work_in_every_state(state, command):
             assert chat.state() == state
 
 
-def test_a_first_message_of_any_kind_opens_the_menu_without_a_complaint():
-    inventory = FakeInventory([FakeRaffle(pk=i, title=f"Raffle {i}") for i in (1, 2)], now=NOW)
-    chat = MachineChat(inventory)
+def test_a_first_message_of_any_kind_opens_the_menu_without_a_complaint(bot_settings):
+    for i in (1, 2):
+        make_raffle(title=f"Raffle {i}", max_number=9)
+    chat = MachineChat()
 
     answer = chat.say("I want to buy tickets")
 
@@ -314,3 +298,26 @@ def test_the_operator_can_switch_the_bot_to_spanish(chat):
                 ("cancelar", "se liberaron sus números", "CHOOSE_MODE"),
             ],
         )
+
+
+def test_confirming_keeps_the_deadline_the_reservation_was_given(chat):
+    run(chat, [("hi", "", None), ("#2", "", None), ("1", "", "CONFIRM_RESERVATION")])
+    reserved_until = chat.order().expires_at
+
+    run(chat, [("#1", "photo or PDF", "WAIT_PROOF", "PENDING_PAYMENT")])
+
+    assert chat.order().expires_at == reserved_until
+
+
+def test_an_order_under_review_does_not_stop_the_buyer_playing_another_raffle(chat):
+    make_raffle(title="Motorbike", max_number=9)
+    run(chat, [("hi", "", "MENU"), ("#1", "", None), ("#2", "", None), ("1", "", None)])
+    run(chat, [("#1", "", "WAIT_PROOF"), ("[image]", "received", "DONE")])
+    first = chat.order()
+
+    run(chat, [("menu", "Which raffle", "MENU"), ("#2", "Motorbike", None), ("#2", "", None)])
+    run(chat, [("2", "Reserved for you", "CONFIRM_RESERVATION", "DRAFT")])
+
+    first.refresh_from_db()
+    assert first.is_under_review and first.expires_at is None
+    assert chat.order().raffle.title == "Motorbike"

@@ -3,16 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from conversation import replies
-from tests.conversation.fakes import FakeOrder, FakeRaffle
+from raffles.models import Order, OrderStatus, Raffle
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 LONG = "An extraordinarily long raffle title that goes on and on " * 4
+
+
+def unsaved_raffle(*, pk: int, title: str, **fields) -> Raffle:
+    """An unsaved raffle: wording reads attributes only."""
+    values = {
+        "ticket_price": Decimal("5.00"),
+        "currency": "USD",
+        "min_number": 0,
+        "max_number": 99,
+        "payment_instructions": "Transfer to Bank 123-456.",
+    }
+    return Raffle(pk=pk, title=title, **{**values, **fields})
+
+
+@dataclass
+class OrderOnPaper:
+    """What the wording reads of an order, without a database (500 numbers of a raffle of a
+    million would need a million tickets). Its rules are the model's, not copies."""
+
+    pk: int
+    raffle: Raffle
+    numbers: list[int]
+    status: str = OrderStatus.DRAFT
+    expires_at: dt.datetime | None = None
+
+    is_under_review = Order.is_under_review
+
+    @property
+    def total_amount(self) -> Decimal:
+        return self.raffle.ticket_price * len(self.numbers)
 
 
 def test_money_has_two_decimals_thousands_and_the_currency():
@@ -30,20 +61,20 @@ def test_deadlines_are_shown_in_the_operators_time_zone(settings):
 
 
 def test_numbers_are_zero_padded_to_the_raffles_width():
-    raffle = FakeRaffle(pk=1, title="x", max_number=999)
+    raffle = unsaved_raffle(pk=1, title="x", max_number=999)
 
     assert replies.number_list(raffle, [7, 42, 100]) == "007, 042, 100"
 
 
 def test_a_long_list_of_numbers_is_cut_with_a_count():
-    raffle = FakeRaffle(pk=1, title="x")
+    raffle = unsaved_raffle(pk=1, title="x")
 
     assert replies.number_list(raffle, range(70), limit=60).endswith("59 and 10 more")
 
 
 @pytest.mark.parametrize("count", [1, 2, 9, 10, 11, 30])
 def test_the_menu_never_has_more_than_ten_rows(count):
-    raffles = [(FakeRaffle(pk=n, title=f"{LONG} {n}"), n) for n in range(count)]
+    raffles = [(unsaved_raffle(pk=n, title=f"{LONG} {n}"), n) for n in range(count)]
 
     pages = 0
     page = 0
@@ -62,16 +93,14 @@ def test_the_menu_never_has_more_than_ten_rows(count):
 
 
 def test_interactive_replies_fit_with_a_huge_order_and_long_texts():
-    raffle = FakeRaffle(
+    raffle = unsaved_raffle(
         pk=1,
         title=LONG,
         description=LONG * 5,
         payment_instructions="Bank " * 2000,
         max_number=999_999,
     )
-    order = FakeOrder(
-        pk=12345, raffle=raffle, contact="x", numbers=list(range(500)), expires_at=NOW
-    )
+    order = OrderOnPaper(pk=12345, raffle=raffle, numbers=list(range(500)), expires_at=NOW)
 
     for message in [
         replies.choose_mode(raffle=raffle, left=999_999, prefix=LONG * 10),
@@ -91,7 +120,7 @@ def test_interactive_replies_fit_with_a_huge_order_and_long_texts():
     ("most", "titles"), [(1, ["1"]), (3, ["1", "2", "3"]), (10, ["1", "2", "5"])]
 )
 def test_quantity_buttons_never_offer_more_than_allowed(most, titles):
-    raffle = FakeRaffle(pk=1, title="x")
+    raffle = unsaved_raffle(pk=1, title="x")
 
     message = replies.ask_quantity(raffle=raffle, most=most)
 

@@ -30,8 +30,25 @@ def test_the_reservation_ttl_falls_back_to_the_site_default(settings):
     assert Raffle(reservation_ttl_minutes=15).ttl == timedelta(minutes=15)
 
 
-def test_live_statuses_are_draft_and_pending_payment():
-    assert OrderStatus.live() == LIVE_STATUSES == ("DRAFT", "PENDING_PAYMENT")
+def test_an_order_is_live_while_it_is_a_draft_or_waits_for_payment():
+    live = {status for status in OrderStatus.values if Order(status=status).is_live}
+
+    assert live == set(LIVE_STATUSES) == {"DRAFT", "PENDING_PAYMENT"}
+
+
+def test_under_review_is_one_rule_in_python_and_in_sql(raffle, buyer):
+    # Every status with and without a deadline: the property and the queryset agree.
+    order = reserve_specific(raffle=raffle, numbers=[1], contact=buyer)
+    deadline = order.expires_at
+    for status in OrderStatus.values:
+        for expires_at in (deadline, None):
+            Order.objects.filter(pk=order.pk).update(status=status, expires_at=expires_at)
+            order.refresh_from_db()
+
+            in_sql = Order.objects.under_review().filter(pk=order.pk).exists()
+
+            assert order.is_under_review == in_sql, (status, expires_at)
+            assert in_sql == (status == OrderStatus.PENDING_PAYMENT and expires_at is None)
 
 
 def test_orders_carry_the_custom_permissions():

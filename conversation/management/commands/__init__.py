@@ -1,0 +1,1 @@
+"""`manage.py chat` and `manage.py remind_pending_orders`."""

@@ -206,14 +206,14 @@ class Session:
 
         from raffles import services
         from raffles.errors import RaffleError
-        from raffles.models import LIVE_STATUSES, Order, ProofStatus, TicketNumber
+        from raffles.models import LIVE_STATUSES, Order, OrderStatus, ProofStatus, TicketNumber
         from whatsapp.models import Contact
 
         contact = Contact.objects.filter(wa_id=self.wa_id).first()
         orders = Order.objects.filter(contact=contact).order_by("-created_at", "-pk")
         try:
             if command == "/confirm":
-                order = orders.filter(status__in=[*LIVE_STATUSES, "EXPIRED"]).first()
+                order = orders.filter(status__in=[*LIVE_STATUSES, OrderStatus.EXPIRED]).first()
                 if order is None:
                     raise CommandError("no order to confirm")
                 services.confirm_payment(order=order, note=note)

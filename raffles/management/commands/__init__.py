@@ -1,0 +1,1 @@
+"""`manage.py expire_reservations` and `manage.py generate_tickets`."""
