@@ -11,7 +11,9 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.timesince import timesince
 
+from raffles.limits import review_waiting_alert
 from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
 from whatsapp.models import OutboundMessage, OutboundStatus
 
@@ -34,12 +36,22 @@ class RaffleSales:
 class Dashboard:
     proofs_waiting: list[PaymentProof]
     proofs_waiting_count: int
+    # Orders whose clock has been stopped (under review) longer than REVIEW_WAITING_ALERT_MINUTES:
+    # their numbers are held with no deadline until an operator decides.
+    stalled_reviews: list[Order]
+    stalled_reviews_count: int
+    stalled_after: timedelta
     expiring: list[Order]
     expiring_count: int
     sales_today: list[RaffleSales]
     failed_messages: list[OutboundMessage]
     failed_messages_count: int
     now: datetime
+
+    @property
+    def stalled_after_words(self) -> str:
+        """REVIEW_WAITING_ALERT_MINUTES as words ("2 hours")."""
+        return timesince(self.now - self.stalled_after, self.now)
 
 
 def build_dashboard(*, now: datetime | None = None) -> Dashboard:
@@ -57,9 +69,19 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         .order_by("expires_at")
     )
     failed = OutboundMessage.objects.filter(status=OutboundStatus.FAILED).select_related("contact")
+    stalled_after = review_waiting_alert()
+    stalled = (
+        Order.objects.under_review()
+        .filter(clock_stopped_at__lte=now - stalled_after)
+        .select_related("contact", "raffle")
+        .order_by("clock_stopped_at", "pk")
+    )
     return Dashboard(
         proofs_waiting=list(waiting[:LIST_SIZE]),
         proofs_waiting_count=waiting.count(),
+        stalled_reviews=list(stalled[:LIST_SIZE]),
+        stalled_reviews_count=stalled.count(),
+        stalled_after=stalled_after,
         expiring=list(expiring[:LIST_SIZE]),
         expiring_count=expiring.count(),
         sales_today=sales_since(start_of_today(now)),

@@ -7,6 +7,7 @@ are plain functions that tests can call.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -27,17 +28,23 @@ def local_secret_key(path: Path) -> str:
     return key
 
 
-def assert_production_secrets(**values: str) -> None:
-    """Refuse to start with DEBUG off while any named secret is missing or the placeholder."""
-    offending = sorted(
-        name for name, value in values.items() if not value or value.strip() == PLACEHOLDER
-    )
+def assert_production_secrets(
+    *, required: Mapping[str, str], not_placeholder: Mapping[str, str] | None = None
+) -> None:
+    """Refuse to start with DEBUG off while a `required` secret is missing or the placeholder,
+    or a `not_placeholder` one (which may be empty) is still the placeholder."""
+    offending = {name for name, value in required.items() if not value or _is_placeholder(value)}
+    offending |= {name for name, value in (not_placeholder or {}).items() if _is_placeholder(value)}
     if offending:
         raise ImproperlyConfigured(
             "DEBUG is off but these variables are missing or still the .env.example placeholder: "
-            + ", ".join(offending)
+            + ", ".join(sorted(offending))
             + ". Set them in the environment or in .env."
         )
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip() == PLACEHOLDER
 
 
 def sqlite_options() -> dict[str, object]:

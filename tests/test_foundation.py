@@ -65,14 +65,24 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(tmp_path):
 
 def test_production_refuses_missing_and_placeholder_secrets_naming_all_of_them():
     with pytest.raises(ImproperlyConfigured) as err:
-        assert_production_secrets(SECRET_KEY="", WHATSAPP_APP_SECRET=PLACEHOLDER)
+        assert_production_secrets(
+            required={"SECRET_KEY": "", "WHATSAPP_APP_SECRET": PLACEHOLDER},
+            not_placeholder={
+                "DJANGO_SUPERUSER_PASSWORD": PLACEHOLDER,
+                "WHATSAPP_VERIFY_TOKEN": f" {PLACEHOLDER} ",
+            },
+        )
 
-    assert "SECRET_KEY" in str(err.value)
-    assert "WHATSAPP_APP_SECRET" in str(err.value)
+    for name in ("SECRET_KEY", "WHATSAPP_APP_SECRET", "DJANGO_SUPERUSER_PASSWORD"):
+        assert name in str(err.value)
+    assert "WHATSAPP_VERIFY_TOKEN" in str(err.value)
 
 
-def test_production_accepts_real_secrets():
-    assert_production_secrets(SECRET_KEY="x" * 50, WHATSAPP_APP_SECRET="s3cret")  # no exception
+def test_production_accepts_real_secrets_and_leaves_optional_ones_empty():
+    assert_production_secrets(
+        required={"SECRET_KEY": "x" * 50, "WHATSAPP_APP_SECRET": "s3cret"},
+        not_placeholder={"DJANGO_SUPERUSER_PASSWORD": "", "WHATSAPP_VERIFY_TOKEN": ""},
+    )  # no exception
 
 
 def test_local_secret_key_is_generated_once_and_kept(tmp_path):

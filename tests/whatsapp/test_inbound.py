@@ -51,15 +51,15 @@ def test_an_image_with_caption_keeps_media_id_mime_sha256_and_caption():
     assert message.media_mime_type == "image/jpeg"
     assert message.media_sha256 == "nmvqdSXrW1mlCS4aQTq1bz0fW9P5hYoqVdQHp8Ug2sI="
     assert message.caption == "Comprobante pedido 12"
-    assert message.media_status == MediaStatus.PENDING
+    assert message.media_status == MediaStatus.NOT_REQUESTED  # until a handler asks for it
 
 
-def test_a_document_keeps_its_filename_and_waits_for_download():
+def test_a_document_keeps_its_filename_and_waits_for_a_handler_to_ask_for_it():
     deliver(load_fixture("document"))
 
     message = InboundMessage.objects.get()
     assert (message.msg_type, message.media_filename) == ("document", "transferencia.pdf")
-    assert message.media_status == MediaStatus.PENDING
+    assert message.media_status == MediaStatus.NOT_REQUESTED
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Payment-proof media: fetched after commit, checked by size, digest and content, kept private."""
+"""Payment-proof media: fetched only when the handler asks, after commit; checked by size,
+digest and content; the token sent only to allowed hosts; kept private, and pruned."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ import respx
 
 from tests.support.signing import signed_post
 from whatsapp.models import InboundMessage, MediaStatus
-from whatsapp.services import media
-from whatsapp.services.media import download_media, retry_failed_media, sniff_proof_type
+from whatsapp.services import inbound, media
+from whatsapp.services.media import (
+    download_media,
+    request_media_download,
+    retry_failed_media,
+    sniff_proof_type,
+)
 from whatsapp.signals import media_stored
 from whatsapp.simulator import deliver, document_payload, image_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 GRAPH = "http://graph.test/v23.0"
-CDN = "https://lookaside.test/whatsapp_business/attachments/?mid=1"
+CDN = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 100
@@ -49,9 +55,13 @@ def serve_media(router, content: bytes, *, media_id="1003383421387256", sha256_h
     return router.get(CDN).respond(content=content)
 
 
-def receive(payload) -> InboundMessage:
+def receive(payload, *, asked: bool = True) -> InboundMessage:
+    """Store the message; `asked`: the handler wants its file (a payment proof)."""
     deliver(payload)
-    return InboundMessage.objects.get()
+    message = InboundMessage.objects.get()
+    if asked:
+        request_media_download(message=message)
+    return message
 
 
 @pytest.mark.parametrize(
@@ -61,6 +71,16 @@ def test_proof_types_are_recognised_by_content(content, ext):
     kind = sniff_proof_type(content)
 
     assert (kind[0] if kind else None) == ext
+
+
+def test_an_image_nobody_asked_for_is_not_downloaded(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = receive(image_payload("5491100000001", content=JPEG), asked=False)
+
+    message.refresh_from_db()
+    assert message.media_status == MediaStatus.NOT_REQUESTED
+    assert callbacks == []
+    assert download_media(message_id=message.pk) == MediaStatus.NOT_REQUESTED
 
 
 def test_the_download_is_enqueued_only_after_commit(
@@ -228,6 +248,8 @@ def test_a_proof_posted_to_the_webhook_is_downloaded_by_a_task_after_commit(
     client, credentials, settings
 ):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.WHATSAPP_INBOUND_HANDLER = "tests.whatsapp.conftest.asks_for_media"
+    inbound._import_handler.cache_clear()
     payload = document_payload("5491100000001", content=PDF, media_id="1240359347164210")
 
     with respx.mock(assert_all_called=True) as router:
