@@ -47,6 +47,28 @@ def _is_placeholder(value: str) -> bool:
     return value.strip() == PLACEHOLDER
 
 
+def axes_client_address_settings(trusted_proxies: int) -> dict[str, object]:
+    """How django-axes (through django-ipware) finds a login attempt's address behind
+    `trusted_proxies` reverse proxies.
+
+    Each proxy appends the address it saw to X-Forwarded-For; the one next to Django is not in
+    the header (it is the peer, REMOTE_ADDR). So the client is the entry `trusted_proxies` from
+    the right, which ipware counts as `trusted_proxies - 1` proxies after the client. Whatever a
+    client writes into the header itself lands to the left and is never read; a request that
+    bypassed the proxies (no header) is judged by its peer address. With no proxy the header is
+    ignored altogether.
+    """
+    if trusted_proxies <= 0:
+        return {
+            "AXES_IPWARE_META_PRECEDENCE_ORDER": ("REMOTE_ADDR",),
+            "AXES_IPWARE_PROXY_COUNT": None,
+        }
+    return {
+        "AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+        "AXES_IPWARE_PROXY_COUNT": trusted_proxies - 1,
+    }
+
+
 def sqlite_options() -> dict[str, object]:
     """SQLite tuned for a web process and cron writing at once.
 

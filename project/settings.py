@@ -15,7 +15,12 @@ from pathlib import Path
 
 import environ
 
-from project.environment import assert_production_secrets, local_secret_key, sqlite_options
+from project.environment import (
+    assert_production_secrets,
+    axes_client_address_settings,
+    local_secret_key,
+    sqlite_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -207,14 +212,9 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 TRUSTED_PROXY_COUNT = env.int(
     "TRUSTED_PROXY_COUNT", default=1 if env.bool("USE_X_FORWARDED_PROTO", default=False) else 0
 )
-if TRUSTED_PROXY_COUNT > 0:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    # ipware counts the proxies listed in X-Forwarded-For: the one next to Django is not listed
-    # (it is the peer), so N proxies leave N - 1 entries after the client's.
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
-    AXES_IPWARE_PROXY_COUNT = None
+_axes_address = axes_client_address_settings(TRUSTED_PROXY_COUNT)
+AXES_IPWARE_META_PRECEDENCE_ORDER = _axes_address["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+AXES_IPWARE_PROXY_COUNT = _axes_address["AXES_IPWARE_PROXY_COUNT"]
 # Extra entries a client prepends are allowed and ignored (strict would reject the whole header
 # and fall back to the proxy's address).
 IPWARE_STRICT = False

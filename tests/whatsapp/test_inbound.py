@@ -375,3 +375,22 @@ def test_an_item_that_is_not_an_object_is_counted_and_the_rest_stored(recorded_s
     result = deliver(payload)
 
     assert (result.messages, result.errors) == (3, 2)
+
+
+def test_the_503_answer_names_no_database_host_or_user_but_the_log_does(
+    client, monkeypatch, caplog
+):
+    from tests.support.signing import signed_post
+
+    def unavailable(**kwargs):
+        raise OperationalError('connection to server at "db.internal" failed: user "raffles"')
+
+    monkeypatch.setattr(inbound, "upsert_contact", unavailable)
+
+    response = signed_post(client, load_fixture("text"))
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "database unavailable"
+    assert "db.internal" not in response.content.decode()
+    assert "raffles" not in response.content.decode()
+    assert "db.internal" in caplog.text
