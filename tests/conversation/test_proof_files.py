@@ -190,3 +190,16 @@ def test_too_many_orders_in_progress_is_said_in_spanish(chat, bot_settings, raff
 
     assert "Ya tienes 1 pedido en curso" in answer
     assert chat.state() == "MENU"
+
+
+def test_a_buyer_whose_proof_is_on_its_way_gets_no_deadline_reminder(chat, raffle):
+    from conversation.reminders import remind_pending_orders
+
+    reach_wait_proof(chat)
+    chat.media("image", content=b"")  # downloading
+    chat.advance(28)
+
+    queued = remind_pending_orders()
+
+    assert queued == 0
+    assert "Reminder" not in chat.outbox()[-1]
