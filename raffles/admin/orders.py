@@ -74,7 +74,16 @@ class PaymentProofInline(admin.TabularInline):
     model = PaymentProof
     extra = 0
     can_delete = False
-    fields = ["preview", "received_at", "status", "late", "review_note", "reviewed_by", "actions"]
+    fields = [
+        "preview",
+        "original_filename",
+        "received_at",
+        "status",
+        "late",
+        "review_note",
+        "reviewed_by",
+        "actions",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -100,7 +109,7 @@ class PaymentProofInline(admin.TabularInline):
 
     @admin.display(description="")
     def actions(self, proof: PaymentProof) -> str:
-        if proof.status != ProofStatus.PENDING:
+        if proof.status not in (ProofStatus.PENDING, ProofStatus.RECEIVING):
             return ""
         url = reverse("admin:raffles_order_reject_proof", args=[proof.order_id, proof.pk])
         return format_html('<a class="btn btn-sm btn-outline-danger" href="{}">Reject…</a>', url)

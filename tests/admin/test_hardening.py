@@ -197,3 +197,25 @@ def test_orders_whose_clock_stopped_long_ago_are_listed_for_the_operator(
     assert recent.is_under_review
     assert "Numbers held without a deadline for over 2" in page
     assert reverse("admin:raffles_order_change", args=[old.pk]) in page
+
+
+def test_the_buyers_filename_is_shown_as_text_on_the_order_page(client, superuser, raffle):
+    from django.core.files.base import ContentFile
+
+    from tests.admin.conftest import PNG_BYTES
+
+    order = services.submit_order(
+        order=services.reserve_specific(raffle=raffle, numbers=[3], contact=make_buyer(3))
+    )
+    services.attach_payment_proof(
+        order=order,
+        media_id="m1",
+        mime_type="image/png",
+        file=ContentFile(PNG_BYTES, name="<img src=x onerror=alert(1)>.png"),
+    )
+    client.force_login(superuser)
+
+    page = client.get(reverse("admin:raffles_order_change", args=[order.pk])).content.decode()
+
+    assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
+    assert "<img src=x onerror" not in page
