@@ -3,6 +3,8 @@ small raffle with buyers, and a way to let time pass without sleeping."""
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -11,11 +13,13 @@ from typing import Any
 import pytest
 from django.db.models import F
 from model_bakery import baker
+from openapi_schema_validator import OAS31Validator
 
 from events.models import DeliveryStatus, EventDelivery, EventSubscription
 from events.services import delivery
 from events.services.subscriptions import create_subscription
 from events.types import SUBSCRIBABLE
+from project.management.commands.export_openapi_schema import render_schema
 from raffles import services
 from raffles.models import Raffle
 from tests.support.webhook_receiver import WebhookReceiver
@@ -123,3 +127,18 @@ def deliveries(**filters: Any) -> list[EventDelivery]:
 
 def pending_count() -> int:
     return EventDelivery.objects.filter(status=DeliveryStatus.PENDING).count()
+
+
+@functools.cache
+def _spec() -> dict[str, Any]:
+    return json.loads(render_schema())
+
+
+def assert_documented(body: dict[str, Any]) -> None:
+    """The body matches the schema the OpenAPI document gives its event type (`webhooks`)."""
+    spec = _spec()
+    request = spec["webhooks"][body["type"]]["post"]["requestBody"]
+    ref = request["content"]["application/json"]["schema"]["$ref"]
+    name = ref.rsplit("/", 1)[1]
+    schema = {**spec["components"]["schemas"][name], "components": spec["components"]}
+    OAS31Validator(schema).validate(body)
