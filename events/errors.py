@@ -1,5 +1,6 @@
 """Domain errors of the events app: each has a stable `code`; the API answers them with the
-error body `{"code", "detail", "extra"}` and `http_status`, the admin shows the message."""
+error body `{"code", "detail", "extra"}` and `http_status` (409, as for the raffles' rules: the
+request was well formed, the rule refuses it), the admin shows the message."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ class EventsError(Exception):
 
 class InvalidTargetUrl(EventsError):
     code = "invalid_target_url"
-    http_status = 422
 
     def __init__(self, *, url: str, reason: str) -> None:
         self.url, self.reason = url, reason
@@ -34,7 +34,6 @@ class InvalidTargetUrl(EventsError):
 
 class UnknownEventTypes(EventsError):
     code = "unknown_event_types"
-    http_status = 422
 
     def __init__(self, *, event_types: list[str], known: list[str]) -> None:
         self.event_types, self.known = event_types, known

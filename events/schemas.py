@@ -119,10 +119,12 @@ ENVELOPES: dict[str, type[_Envelope]] = {
 
 SubscribableType = Literal[SUBSCRIBABLE]  # type: ignore[valid-type]
 URL_DESCRIPTION = (
-    "Where events are POSTed: an http(s) URL such as an n8n Webhook node's production URL. "
-    "Redirects are not followed."
+    "Where events are POSTed: an http(s) URL such as an n8n Webhook node's production URL "
+    "(ASCII; a non-ASCII host name as punycode). Redirects are not followed. A URL that passes "
+    "this pattern but names no usable host answers 409 `invalid_target_url`."
 )
-URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://\S+$"
+# The characters a URL may hold (RFC 3986); a non-ASCII host name is given as punycode (xn--).
+URL_PATTERN = r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9\-._~%!$&'()*+,;=:@/?#\[\]]+$"
 TYPES_DESCRIPTION = "The event types this receiver is sent (at least one)."
 
 

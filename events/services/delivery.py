@@ -130,9 +130,9 @@ def _post(client: httpx.Client, url: str, body: str, headers: dict[str, str]) ->
                     break
             code = response.status_code
         error = "" if 200 <= code < 300 else f"HTTP {code}"
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # whatever went wrong (bad URL, TLS, network), the attempt failed
         code, excerpt = None, b""
-        error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        error = f"{type(exc).__name__}: {exc}"[:500]
     duration_ms = int((time.monotonic() - started) * 1000)
     text = excerpt.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
     return Answer(status_code=code, excerpt=text, duration_ms=duration_ms, error=error)

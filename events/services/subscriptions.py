@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -66,6 +67,10 @@ def validate_target_url(url: str) -> str:
         )
     if port == 0:
         raise InvalidTargetUrl(url=url, reason="port 0 is not a port")
+    try:
+        httpx.URL(url)  # what the sender will parse (host names must be valid IDNA)
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise InvalidTargetUrl(url=url, reason="its host name is not valid") from None
     return url
 
 
