@@ -253,3 +253,24 @@ def test_the_subscription_read_is_the_only_cost_when_nobody_subscribed(raffle, b
 def test_the_test_event_is_not_something_to_subscribe_to():
     assert EventType.TEST not in SUBSCRIBABLE
     assert set(SUBSCRIBABLE) == set(EventType.values) - {EventType.TEST}
+
+
+def test_a_sweeper_pass_builds_the_data_of_bulk_events_together_not_one_by_one(
+    subscription, raffle, make_buyer, receiver
+):
+    orders = [
+        services.reserve_specific(raffle=raffle, numbers=[n], contact=make_buyer())
+        for n in range(6)
+    ]
+    for order in orders:
+        lapse(order)
+    EventDelivery.objects.all().delete()
+    services.expire_due()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert delivery.send_due() == 6
+
+    order_reads = [q for q in queries.captured_queries if 'FROM "raffles_order"' in q["sql"]]
+    assert len(order_reads) == 1
+    assert sorted(e["data"]["id"] for e in receiver.events()) == sorted(o.pk for o in orders)
+    assert {e["data"]["status"] for e in receiver.events()} == {"EXPIRED"}
