@@ -1,6 +1,6 @@
 """Delivering events to receivers: sign (Standard Webhooks), POST, book the answer, retry.
 
-How an event travels (the outbox pattern, as `whatsapp.services.outbound` uses it):
+How an event travels (the outbox pattern, as `whatsapp.services.delivery` uses it):
 1. `events.services.recording` writes an `EventDelivery` row per receiver in the transaction
    of the change, and enqueues a delivery task beside it.
 2. `deliver` makes one attempt. It first *claims* the row with a conditional UPDATE (PENDING or
