@@ -214,7 +214,9 @@ def _build_once(row: EventDelivery) -> Any:
     """Data for an event written in bulk, built at its first attempt and then kept, so every
     retry sends the same body."""
     data = build_data(event_type=row.event_type, subject_id=row.subject_id)
-    EventDelivery.objects.filter(pk=row.pk, data__isnull=True).update(data=data)
+    if not EventDelivery.objects.filter(pk=row.pk, data__isnull=True).update(data=data):
+        # Someone built it first (a sweeper pass): theirs is the body every attempt sends.
+        data = EventDelivery.objects.values_list("data", flat=True).get(pk=row.pk)
     row.data = data
     return data
 
