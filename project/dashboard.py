@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from events.models import EventSubscription
 from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
 from whatsapp.models import OutboundMessage, OutboundStatus
 
@@ -39,7 +40,14 @@ class Dashboard:
     sales_today: list[RaffleSales]
     failed_messages: list[OutboundMessage]
     failed_messages_count: int
+    # Webhook receivers turned off by the system (410, or failing too long), and failing ones.
+    receivers_disabled: list[EventSubscription]
+    receivers_failing: list[EventSubscription]
     now: datetime
+
+    @property
+    def receivers_needing_attention(self) -> int:
+        return len(self.receivers_disabled) + len(self.receivers_failing)
 
 
 def build_dashboard(*, now: datetime | None = None) -> Dashboard:
@@ -65,6 +73,16 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         sales_today=sales_since(start_of_today(now)),
         failed_messages=list(failed.order_by("-updated_at")[:LIST_SIZE]),
         failed_messages_count=failed.count(),
+        receivers_disabled=list(
+            EventSubscription.objects.filter(active=False, disabled_at__isnull=False).order_by(
+                "-disabled_at"
+            )[:LIST_SIZE]
+        ),
+        receivers_failing=list(
+            EventSubscription.objects.filter(active=True, failing_since__isnull=False).order_by(
+                "failing_since"
+            )[:LIST_SIZE]
+        ),
         now=now,
     )
 

@@ -22,7 +22,7 @@ from raffles.models import (
 )
 from raffles.services.expiry import expire_orders
 from raffles.services.history import lock_order, record_change, sync_instance
-from raffles.signals import proof_rejected
+from raffles.signals import proof_received, proof_rejected
 
 
 @transaction.atomic
@@ -56,6 +56,7 @@ def attach_payment_proof(
         return PaymentProof.objects.get(order=fresh, media_id=media_id)
     if file is not None:
         proof.file.save(_filename(proof, getattr(file, "name", "") or ""), file, save=True)
+        proof_received.send(sender=PaymentProof, proof=proof)
     sync_instance(order, fresh)
     return proof
 
@@ -66,12 +67,15 @@ def store_proof_file(
 ) -> PaymentProof:
     """Save the proof's file once it has been downloaded (it arrives after the message)."""
     fresh = PaymentProof.objects.select_for_update().get(pk=proof.pk)
+    first_file = not fresh.file
     if fresh.file:
         fresh.file.delete(save=False)
     fresh.mime_type = mime_type or fresh.mime_type
     fresh.file.save(_filename(fresh, filename), ContentFile(content), save=False)
     fresh.save(update_fields=["file", "mime_type"])
     proof.file, proof.mime_type = fresh.file, fresh.mime_type
+    if first_file:
+        proof_received.send(sender=PaymentProof, proof=fresh)
     return fresh
 
 
