@@ -9,7 +9,18 @@ from ninja import NinjaAPI
 from project.auth import staff_token
 from project.errors import register_exception_handlers
 
-api = NinjaAPI(
+
+class BackofficeAPI(NinjaAPI):
+    """The NinjaAPI, whose spec also documents the events pushed to receivers (webhooks)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # type: ignore[override]
+        from events.openapi import document_events
+
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_events(schema)
+
+
+api = BackofficeAPI(
     title="Raffle Backoffice internal API",
     version="1.0.0",
     description=(
@@ -27,12 +38,14 @@ register_exception_handlers(api)
 
 def _add_routers() -> None:
     # Imported here: the routers import models, and this module is imported by the URLconf.
+    from events.api import subscriptions_router
     from raffles.api import orders_router, raffles_router
     from whatsapp.api import contacts_router
 
     api.add_router("/raffles", raffles_router)
     api.add_router("/orders", orders_router)
     api.add_router("/contacts", contacts_router)
+    api.add_router("/webhook-subscriptions", subscriptions_router)
 
 
 _add_routers()

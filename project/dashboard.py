@@ -13,6 +13,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from events.models import EventSubscription
 from raffles.limits import review_waiting_alert
 from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
 from whatsapp.models import OutboundMessage, OutboundStatus
@@ -46,12 +47,19 @@ class Dashboard:
     sales_today: list[RaffleSales]
     failed_messages: list[OutboundMessage]
     failed_messages_count: int
+    # Webhook receivers turned off by the system (410, or failing too long), and failing ones.
+    receivers_disabled: list[EventSubscription]
+    receivers_failing: list[EventSubscription]
     now: datetime
 
     @property
     def stalled_after_words(self) -> str:
         """REVIEW_WAITING_ALERT_MINUTES as words ("2 hours")."""
         return timesince(self.now - self.stalled_after, self.now)
+
+    @property
+    def receivers_needing_attention(self) -> int:
+        return len(self.receivers_disabled) + len(self.receivers_failing)
 
 
 def build_dashboard(*, now: datetime | None = None) -> Dashboard:
@@ -87,6 +95,16 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         sales_today=sales_since(start_of_today(now)),
         failed_messages=list(failed.order_by("-updated_at")[:LIST_SIZE]),
         failed_messages_count=failed.count(),
+        receivers_disabled=list(
+            EventSubscription.objects.filter(active=False, disabled_at__isnull=False).order_by(
+                "-disabled_at"
+            )[:LIST_SIZE]
+        ),
+        receivers_failing=list(
+            EventSubscription.objects.filter(active=True, failing_since__isnull=False).order_by(
+                "failing_since"
+            )[:LIST_SIZE]
+        ),
         now=now,
     )
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "whatsapp",
     "raffles",
     "conversation",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -302,6 +303,29 @@ WHATSAPP_INBOUND_HANDLER: str | None = (
 # Minutes before a payment deadline at which a buyer without a proof gets one reminder.
 CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
 PERIODIC_COMMANDS += [("remind_pending_orders", 60)]
+
+# --- Events to n8n (signed webhooks, events/) -------------------------------------------------
+# Seconds to wait for a receiver (connect / whole answer); the lease outlasts both.
+EVENTS_CONNECT_TIMEOUT_SECONDS = env.float("EVENTS_CONNECT_TIMEOUT_SECONDS", default=5.0)
+EVENTS_HTTP_TIMEOUT_SECONDS = env.float("EVENTS_HTTP_TIMEOUT_SECONDS", default=10.0)
+EVENTS_SEND_LEASE_SECONDS = env.int("EVENTS_SEND_LEASE_SECONDS", default=60)
+# Sender threads per sweeper pass.
+EVENTS_SEND_CONCURRENCY = env.int("EVENTS_SEND_CONCURRENCY", default=4)
+# Failed deliveries: exponential backoff with jitter from BASE up to MAX seconds between tries,
+# for RETRY_FOR hours; a receiver with no 2xx for DISABLE_AFTER hours is turned off.
+EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=5.0)
+EVENTS_RETRY_MAX_SECONDS = env.float("EVENTS_RETRY_MAX_SECONDS", default=3600.0)
+EVENTS_RETRY_FOR_HOURS = env.float("EVENTS_RETRY_FOR_HOURS", default=72.0)
+EVENTS_DISABLE_AFTER_HOURS = env.float("EVENTS_DISABLE_AFTER_HOURS", default=72.0)
+# Every subscription multiplies the rows each buyer action writes.
+EVENTS_MAX_SUBSCRIPTIONS = env.int("EVENTS_MAX_SUBSCRIPTIONS", default=20)
+# Delivered and failed events are kept this long for the delivery log.
+EVENTS_RETENTION_DAYS = env.int("EVENTS_RETENTION_DAYS", default=30)
+# The server's public address (https://raffles.example.com): links inside events (a proof's
+# download_url) are absolute with it, paths on this server without it.
+EVENTS_BASE_URL = env.str("EVENTS_BASE_URL", default="")
+PERIODIC_COMMANDS.append(("send_due_events", 5))
+PERIODIC_COMMANDS.append(("prune_event_deliveries", 24 * 3600))
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {

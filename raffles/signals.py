@@ -20,3 +20,13 @@ orders_expired = Signal()
 # not be used (the deadline then keeps running). An operator's rejection reopens the wait and is
 # also announced through `order_status_changed`.
 proof_rejected = Signal()
+
+# kwargs: proof (PaymentProof; its order is `proof.order_id`). Sent once per proof, when it
+# can be looked at: as it is recorded when its file came with it, else when its file is first
+# stored (a photo sent on WhatsApp is downloaded after the message). A proof whose file never
+# arrives is not announced here.
+proof_received = Signal()
+
+# kwargs: raffle (Raffle). Every number of the raffle is SOLD (sent once, in the transaction of
+# the payment that sold the last one: a sold number never returns to sale).
+raffle_sold_out = Signal()

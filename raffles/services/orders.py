@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from raffles.errors import (
@@ -30,6 +30,7 @@ from raffles.services import reservations
 from raffles.services.buyers import buyer_with_wa_id
 from raffles.services.history import lock_order, record_change, sync_instance
 from raffles.services.proofs import attach_payment_proof
+from raffles.signals import raffle_sold_out
 from whatsapp.models import Contact
 
 
@@ -102,6 +103,7 @@ def confirm_payment(
     fresh.confirmed_at = now
     fresh.expires_at = None
     _move(fresh, OrderStatus.PAID, source=source, actor=by, note=note, at=now)
+    _announce_if_sold_out(fresh.raffle)
     return sync_instance(order, fresh)
 
 
@@ -193,6 +195,27 @@ def _move(
     order.updated_at = at
     order.save()
     record_change(order=order, old=old, new=new, source=source, actor=actor, note=note, at=at)
+
+
+def _announce_if_sold_out(raffle: Raffle) -> None:
+    """If this payment sold the last number, say so (two index probes, whatever the size).
+
+    On PostgreSQL two payments selling the last numbers at once would each see the other's
+    numbers still RESERVED and neither would say it: a per-raffle advisory lock, taken after
+    every row lock (so it closes no cycle with them), makes the second check see the first."""
+    if not raffle.tickets_ready:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('raffle_sold_out'), %s)",
+                [raffle.pk % 2**31],
+            )
+    unsold = TicketNumber.objects.filter(
+        raffle_id=raffle.pk, status__in=[TicketStatus.AVAILABLE, TicketStatus.RESERVED]
+    )
+    if not unsold.exists():
+        raffle_sold_out.send(sender=Raffle, raffle=raffle)
 
 
 def _retake_for_sale(order: Order, now) -> None:

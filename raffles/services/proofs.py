@@ -35,7 +35,7 @@ from raffles.models import (
 )
 from raffles.services.expiry import expire_orders
 from raffles.services.history import lock_order, record_change, sync_instance
-from raffles.signals import proof_rejected
+from raffles.signals import proof_received, proof_rejected
 
 __all__ = [
     "ProofFileProblem",
@@ -144,11 +144,14 @@ def attach_payment_proof(
 
 
 @transaction.atomic
-def store_proof_file(*, proof: PaymentProof, content: bytes, filename: str = "") -> PaymentProof:
+def store_proof_file(
+    *, proof: PaymentProof, content: bytes, filename: str = "", mime_type: str = ""
+) -> PaymentProof:
     """The proof's file has been downloaded: keep it if its content is a proof's type.
 
-    It is stored as `proof-<id>.<ext>`, the extension and mime type taken from the content;
-    the buyer's filename is kept only as data. A proof still waiting for its file then waits
+    It is stored as `proof-<id>.<ext>`, the extension and mime type taken from the content
+    (`mime_type`, what the sender claimed, is not trusted for either); the buyer's filename is
+    kept only as data. A proof still waiting for its file then waits
     for review, and stops the clock of a live order whose deadline has not passed (one whose
     deadline has passed expires now, the proof flagged `late`). Content of any other type
     rejects the proof automatically (`refuse_proof_file`).
@@ -178,6 +181,9 @@ def store_proof_file(*, proof: PaymentProof, content: bytes, filename: str = "")
         storage, name = fresh.file.storage, replaced
         transaction.on_commit(lambda: storage.delete(name))
     _copy_proof(fresh, proof)
+    if not replaced:
+        # The proof can be looked at now (events: `proof.received`), once per proof.
+        proof_received.send(sender=PaymentProof, proof=fresh)
     return fresh
 
 

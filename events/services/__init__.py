@@ -1,0 +1,1 @@
+"""The events app's services: subscriptions, recording events, delivering them."""
