@@ -33,7 +33,7 @@ class ConversationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a conversation starts with the buyer's first message
 
-    @admin.action(description="Reset to MENU (orders are not touched)")
+    @admin.action(description="Reset to MENU (orders are not touched)", permissions=["change"])
     def reset_to_menu(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
         for conversation in queryset.select_related("contact"):
             reset_conversation(contact=conversation.contact)
@@ -56,7 +56,15 @@ class ConversationInline(admin.StackedInline):
         return False
 
 
-@admin.action(description="Reset the bot conversation to MENU (orders are not touched)")
+def may_reset_conversations(modeladmin: admin.ModelAdmin, request: HttpRequest) -> bool:
+    """Resetting a buyer's conversation changes it: a view-only user (a Cashier) may not."""
+    return request.user.has_perm("conversation.change_conversation")
+
+
+@admin.action(
+    description="Reset the bot conversation to MENU (orders are not touched)",
+    permissions=["reset_conversation"],
+)
 def reset_contacts_conversation(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Contact]
 ) -> None:
@@ -70,3 +78,4 @@ def reset_contacts_conversation(
 # The transport's Contact admin leaves these hooks for the bot (it knows nothing of it).
 ContactAdmin.inlines = [*ContactAdmin.inlines, ConversationInline]
 ContactAdmin.actions = [*ContactAdmin.actions, reset_contacts_conversation]
+ContactAdmin.has_reset_conversation_permission = may_reset_conversations  # type: ignore[attr-defined]

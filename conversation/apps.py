@@ -27,3 +27,6 @@ class ConversationConfig(AppConfig):
         whatsapp_signals.media_stored.connect(
             proof_files.on_media_stored, dispatch_uid="conversation.media_stored"
         )
+        whatsapp_signals.media_failed.connect(
+            proof_files.on_media_failed, dispatch_uid="conversation.media_failed"
+        )

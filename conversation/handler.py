@@ -17,6 +17,7 @@ from conversation.models import Conversation
 from conversation.proof_files import attach_stored_file
 from conversation.services import conversation_for
 from whatsapp.models import InboundMessage, MessageType
+from whatsapp.services.media import request_media_download
 from whatsapp.services.outbox import queue_message
 
 __all__ = ["handle_inbound", "inbound_from"]
@@ -60,6 +61,8 @@ def handle_inbound(message: InboundMessage) -> None:
         )
         if turn.reply is not None:
             queue_message(contact=contact, message=turn.reply)
-        if inbound.kind == InboundKind.MEDIA:
-            # A handler retried after the download finished: the file is already here.
+        if turn.fetch_media:
+            # Only a file that became a payment proof is downloaded (after this commits).
+            request_media_download(message=message)
+            # A message answered again after its download finished: the file is already here.
             attach_stored_file(message)

@@ -46,7 +46,10 @@ from raffles.errors import (
     RaffleNotReady,
     SoldOut,
     TicketsTaken,
+    TooManyLiveOrders,
+    TooManyProofs,
 )
+from raffles.limits import most_per_order
 from raffles.models import LIVE_STATUSES, OrderStatus
 from whatsapp.outgoing import OutgoingMessage, TextMessage
 
@@ -73,11 +76,14 @@ class Inbound:
 
 @dataclass
 class Turn:
-    """What should happen: the state and context to store, and the one reply to queue."""
+    """What should happen: the state and context to store, and the one reply to queue.
+    `fetch_media`: the message's file became a payment proof and should be downloaded (no
+    other file is)."""
 
     state: State
     context: dict[str, Any] = field(default_factory=dict)
     reply: OutgoingMessage | None = None
+    fetch_media: bool = False
 
 
 class Machine:
@@ -101,7 +107,7 @@ class Machine:
         if inbound.kind == InboundKind.MEDIA:
             if current == State.WAIT_PROOF:
                 return self.on_proof(context, inbound)
-            if current == State.DONE and self._under_review(context):
+            if current == State.DONE and self._proof_sent_for(context):
                 # A second photo right after the first (the back of the receipt, a clearer
                 # shot) belongs to the same payment.
                 return self.on_proof(context, inbound, extra=True)
@@ -364,13 +370,25 @@ class Machine:
             )
         except Refused as refusal:
             fresh = self.inventory.order(self.contact, order.pk) or order
+            if refusal.code == TooManyProofs.code:
+                # Nothing more to send for this order: the operator checks what arrived.
+                return Turn(
+                    State.DONE,
+                    {"order_id": fresh.pk, "raffle_id": fresh.raffle.pk},
+                    TextMessage(body=_refusal_text(refusal, fresh.raffle)),
+                )
             return self.where_it_stands(fresh, prefix=_refusal_text(refusal, fresh.raffle))
         reply = (
             replies.proof_added(order=order)
             if extra
             else replies.proof_received(order=order, late=late)
         )
-        return Turn(State.DONE, {"order_id": order.pk, "raffle_id": order.raffle.pk}, reply)
+        return Turn(
+            State.DONE,
+            {"order_id": order.pk, "raffle_id": order.raffle.pk},
+            reply,
+            fetch_media=True,
+        )
 
     def where_it_stands(self, order: Any, *, prefix: str = "", stale: bool = False) -> Turn:
         """Answer from the order's current status: the sensible reply to any old button."""
@@ -538,9 +556,15 @@ class Machine:
             return Turn(State.MENU, {}, TextMessage(body=replies.sold_out(raffle=raffle)))
         return turn
 
-    def _under_review(self, context: dict[str, Any]) -> bool:
+    def _proof_sent_for(self, context: dict[str, Any]) -> bool:
+        """The chat's order took a proof and still waits for payment (its file on the way, or
+        under review): another file now is more of the same payment."""
         order = self._context_order(context)
-        return order is not None and order.is_under_review
+        return (
+            order is not None
+            and order.status == OrderStatus.PENDING_PAYMENT
+            and (order.is_under_review or not self._deadline_passed(order))
+        )
 
     def _context_order(self, context: dict[str, Any]) -> Any | None:
         order_id = context.get("order_id")
@@ -607,6 +631,9 @@ class Machine:
         if code == OrderTotalTooLarge.code:
             most = max(int(refusal.extra.get("max_qty") or 1), 1)
             return Turn(state, context, TextMessage(body=replies.order_total_too_large(most=most)))
+        if code == TooManyLiveOrders.code:
+            # Nothing to retry here: the buyer must finish or cancel an order first.
+            return Turn(State.MENU, {}, TextMessage(body=_refusal_text(refusal, raffle)))
         return Turn(state, context, TextMessage(body=_refusal_text(refusal, raffle)))
 
 
@@ -616,7 +643,9 @@ def _refusal_text(refusal: Refused, raffle: Any) -> str:
 
 
 def _per_order(raffle: Any, left: int) -> int:
-    return raffle.max_tickets_per_order or left
+    """The most one order may take: the raffle's own limit capped by the site's (so the bot
+    never offers what the services would refuse)."""
+    return most_per_order(raffle) or left
 
 
 def _option_ids(reply: OutgoingMessage) -> list[str]:

@@ -114,8 +114,33 @@ def on_order_status_changed(
 
 
 @_isolated
-def on_proof_rejected(sender: Any, *, proof: Any, order: Any, reason: str, **kwargs: Any) -> None:
+def on_proof_rejected(
+    sender: Any, *, proof: Any, order: Any, reason: str, problem: str = "", **kwargs: Any
+) -> None:
     if answering() == order.contact_id:
+        return
+    context = {"order_id": order.pk, "raffle_id": order.raffle_id}
+    if problem:
+        # Rejected without an operator: the file could not be used. Said in the buyer's words
+        # (never the English note), and the deadline keeps running.
+        if order.is_live:
+            _tell(
+                order,
+                replies.notify_proof_file_refused(order=order, problem=problem),
+                state=ConversationState.DONE
+                if order.is_under_review
+                else ConversationState.WAIT_PROOF,
+                context=context,
+            )
+        else:
+            _tell(
+                order,
+                replies.notify_proof_rejected_closed(
+                    order=order, reason=replies.proof_file_problem(problem)
+                ),
+                state=ConversationState.MENU,
+                context={},
+            )
         return
     if order.is_live:
         _tell(

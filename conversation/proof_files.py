@@ -1,16 +1,31 @@
-"""A payment proof's file, attached once the transport has downloaded it.
+"""A payment proof's file: attached once the transport has downloaded it, or the proof refused
+when the transport cannot get it.
 
-A buyer's photo or PDF becomes a `PaymentProof` when the message is answered, but its bytes
-arrive later (the transport downloads media in the background and sends `media_stored`). Either
-order is handled: the receiver attaches a file that arrives after the answer, and the handler
-attaches one that was already there when a failed message was answered again.
+A buyer's photo or PDF becomes a `PaymentProof` when the message is answered, and the handler
+asks the transport to download that file (nothing else is downloaded). Its bytes arrive later
+(`media_stored`); either order is handled: the receiver attaches a file that arrives after the
+answer, and the handler attaches one that was already there when a failed message was answered
+again. A download refused or given up (`media_failed`) rejects the proof automatically and the
+buyer is told why (`conversation.notifications.on_proof_rejected`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-__all__ = ["attach_stored_file", "on_media_stored"]
+__all__ = ["attach_stored_file", "on_media_failed", "on_media_stored"]
+
+logger = logging.getLogger(__name__)
+
+# The transport's words for a failed download (whatsapp.signals.MEDIA_PROBLEMS) in the raffles'
+# words for an unusable proof file (raffles.services.ProofFileProblem values).
+_PROBLEMS = {
+    "too_large": "too_large",
+    "not_a_proof_type": "not_a_proof_file",
+    "refused": "unavailable",
+    "gave_up": "unavailable",
+}
 
 
 def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
@@ -19,18 +34,23 @@ def on_media_stored(sender: Any, *, message: Any, **kwargs: Any) -> None:
     attach_stored_file(message)
 
 
+def on_media_failed(sender: Any, *, message: Any, problem: str, **kwargs: Any) -> None:
+    """The proof waiting for this file is rejected; the order's deadline keeps running."""
+    from raffles.services import refuse_proof_file
+
+    proof = _proof_for(message)
+    if proof is None:
+        return
+    refuse_proof_file(proof=proof, problem=_PROBLEMS.get(problem, "unavailable"))
+
+
 def attach_stored_file(message: Any) -> None:
     """Give the buyer's payment proof its file once the transport has downloaded it."""
-    from raffles.models import PaymentProof
     from raffles.services import store_proof_file
 
     if not message.media_id or not message.media_file:
         return
-    proof = (
-        PaymentProof.objects.filter(media_id=message.media_id, order__contact_id=message.contact_id)
-        .order_by("-received_at")
-        .first()
-    )
+    proof = _proof_for(message)
     if proof is None or proof.file:
         return
     message.media_file.open("rb")
@@ -38,8 +58,16 @@ def attach_stored_file(message: Any) -> None:
         content = message.media_file.read()
     finally:
         message.media_file.close()
-    extension = message.media_file.name.rsplit(".", 1)[-1] if "." in message.media_file.name else ""
-    filename = message.media_filename or f"proof-{proof.pk}.{extension or 'bin'}"
-    store_proof_file(
-        proof=proof, content=content, mime_type=message.media_mime_type, filename=filename
+    store_proof_file(proof=proof, content=content, filename=message.media_filename)
+
+
+def _proof_for(message: Any) -> Any | None:
+    from raffles.models import PaymentProof
+
+    if not message.media_id:
+        return None
+    return (
+        PaymentProof.objects.filter(media_id=message.media_id, order__contact_id=message.contact_id)
+        .order_by("-received_at")
+        .first()
     )

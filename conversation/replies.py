@@ -616,6 +616,29 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.OrderTotalTooLarge.code: lambda extra, raffle: order_total_too_large(
         most=max(int(extra["max_qty"]), 1)
     ),
+    errors.TooManyProofs.code: lambda extra, raffle: (
+        ngettext(
+            "Order #%(id)s already has %(limit)d payment proof, the most one order accepts. "
+            "We will check what you sent and message you.",
+            "Order #%(id)s already has %(limit)d payment proofs, the most one order accepts. "
+            "We will check what you sent and message you.",
+            int(extra["limit"]),
+        )
+        % {"id": extra["order_id"], "limit": int(extra["limit"])}
+    ),
+    errors.TooManyLiveOrders.code: lambda extra, raffle: (
+        ngettext(
+            "You already have %(limit)d order in progress, the most one buyer can have at a "
+            "time. Pay or cancel it first; send MENU to see it.",
+            "You already have %(limit)d orders in progress, the most one buyer can have at a "
+            "time. Pay or cancel one of them first; send MENU to see them.",
+            int(extra["limit"]),
+        )
+        % {"limit": int(extra["limit"])}
+    ),
+    errors.TooManyNumbersHeld.code: lambda extra, raffle: too_many_numbers(
+        most=int(extra["limit"])
+    ),
 }
 
 
@@ -719,6 +742,34 @@ def notify_expired_in(*, raffle: Any) -> TextMessage:
         )
         % {"raffle": raffle.title}
     )
+
+
+def proof_file_problem(problem: str) -> str:
+    """Why a file could not be used as a payment proof (`ProofFileProblem` values)."""
+    problems = {
+        "not_a_proof_file": _("it is not a photo (JPEG, PNG or WebP) or a PDF"),
+        "too_large": _("the file is too large"),
+        "unavailable": _("we could not download it from WhatsApp"),
+    }
+    return problems.get(problem, problems["unavailable"])
+
+
+def notify_proof_file_refused(
+    *, order: Any, problem: str, now: dt.datetime | None = None
+) -> TextMessage:
+    """A file the buyer sent as a payment proof could not be used; the deadline keeps running."""
+    parts = [
+        _("We could not use the file you sent for order #%(id)s: %(problem)s.")
+        % {"id": order.pk, "problem": proof_file_problem(problem)}
+    ]
+    if order.is_under_review:
+        parts.append(_("Your other payment proof is being reviewed."))
+    else:
+        parts.append(
+            _("Please send a photo or PDF of your transfer before %(deadline)s.")
+            % {"deadline": when(order.expires_at, now=now)}
+        )
+    return say(*parts)
 
 
 def notify_proof_rejected_closed(*, order: Any, reason: str) -> TextMessage:

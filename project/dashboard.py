@@ -11,8 +11,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from events.models import EventSubscription
+from raffles.limits import review_waiting_alert
 from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
 from whatsapp.models import OutboundMessage, OutboundStatus
 
@@ -35,6 +37,11 @@ class RaffleSales:
 class Dashboard:
     proofs_waiting: list[PaymentProof]
     proofs_waiting_count: int
+    # Orders whose clock has been stopped (under review) longer than REVIEW_WAITING_ALERT_MINUTES:
+    # their numbers are held with no deadline until an operator decides.
+    stalled_reviews: list[Order]
+    stalled_reviews_count: int
+    stalled_after: timedelta
     expiring: list[Order]
     expiring_count: int
     sales_today: list[RaffleSales]
@@ -44,6 +51,11 @@ class Dashboard:
     receivers_disabled: list[EventSubscription]
     receivers_failing: list[EventSubscription]
     now: datetime
+
+    @property
+    def stalled_after_words(self) -> str:
+        """REVIEW_WAITING_ALERT_MINUTES as words ("2 hours")."""
+        return timesince(self.now - self.stalled_after, self.now)
 
     @property
     def receivers_needing_attention(self) -> int:
@@ -65,9 +77,19 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         .order_by("expires_at")
     )
     failed = OutboundMessage.objects.filter(status=OutboundStatus.FAILED).select_related("contact")
+    stalled_after = review_waiting_alert()
+    stalled = (
+        Order.objects.under_review()
+        .filter(clock_stopped_at__lte=now - stalled_after)
+        .select_related("contact", "raffle")
+        .order_by("clock_stopped_at", "pk")
+    )
     return Dashboard(
         proofs_waiting=list(waiting[:LIST_SIZE]),
         proofs_waiting_count=waiting.count(),
+        stalled_reviews=list(stalled[:LIST_SIZE]),
+        stalled_reviews_count=stalled.count(),
+        stalled_after=stalled_after,
         expiring=list(expiring[:LIST_SIZE]),
         expiring_count=expiring.count(),
         sales_today=sales_since(start_of_today(now)),

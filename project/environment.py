@@ -7,6 +7,7 @@ are plain functions that tests can call.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -27,17 +28,45 @@ def local_secret_key(path: Path) -> str:
     return key
 
 
-def assert_production_secrets(**values: str) -> None:
-    """Refuse to start with DEBUG off while any named secret is missing or the placeholder."""
-    offending = sorted(
-        name for name, value in values.items() if not value or value.strip() == PLACEHOLDER
-    )
+def assert_production_secrets(
+    *, required: Mapping[str, str], not_placeholder: Mapping[str, str] | None = None
+) -> None:
+    """Refuse to start with DEBUG off while a `required` secret is missing or the placeholder,
+    or a `not_placeholder` one (which may be empty) is still the placeholder."""
+    offending = {name for name, value in required.items() if not value or _is_placeholder(value)}
+    offending |= {name for name, value in (not_placeholder or {}).items() if _is_placeholder(value)}
     if offending:
         raise ImproperlyConfigured(
             "DEBUG is off but these variables are missing or still the .env.example placeholder: "
-            + ", ".join(offending)
+            + ", ".join(sorted(offending))
             + ". Set them in the environment or in .env."
         )
+
+
+def _is_placeholder(value: str) -> bool:
+    return value.strip() == PLACEHOLDER
+
+
+def axes_client_address_settings(trusted_proxies: int) -> dict[str, object]:
+    """How django-axes (through django-ipware) finds a login attempt's address behind
+    `trusted_proxies` reverse proxies.
+
+    Each proxy appends the address it saw to X-Forwarded-For; the one next to Django is not in
+    the header (it is the peer, REMOTE_ADDR). So the client is the entry `trusted_proxies` from
+    the right, which ipware counts as `trusted_proxies - 1` proxies after the client. Whatever a
+    client writes into the header itself lands to the left and is never read; a request that
+    bypassed the proxies (no header) is judged by its peer address. With no proxy the header is
+    ignored altogether.
+    """
+    if trusted_proxies <= 0:
+        return {
+            "AXES_IPWARE_META_PRECEDENCE_ORDER": ("REMOTE_ADDR",),
+            "AXES_IPWARE_PROXY_COUNT": None,
+        }
+    return {
+        "AXES_IPWARE_META_PRECEDENCE_ORDER": ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+        "AXES_IPWARE_PROXY_COUNT": trusted_proxies - 1,
+    }
 
 
 def sqlite_options() -> dict[str, object]:

@@ -5,8 +5,9 @@ It is middleware so both layers (/api/v1/ and the DRF /api/) share it. The first
 key claims it (a row with no status yet), the response is stored when it is ready, and later
 requests with the same key and token replay it. The same key with a different request is a
 client bug and answers 422 `idempotency_key_reused`; the same key while the first request is
-still running answers 409 `idempotency_key_in_use`. Server errors are not stored, so the call
-can be retried for real.
+still running answers 409 `idempotency_key_in_use` (for IDEMPOTENCY_ABANDONED_MINUTES at most:
+a first request that died without an answer leaves the key free again). Server errors are not
+stored, so the call can be retried for real.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -44,6 +46,10 @@ OPENAPI_PARAMETER = {
 
 def ttl() -> timedelta:
     return timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+
+
+def abandoned_after() -> timedelta:
+    return timedelta(minutes=settings.IDEMPOTENCY_ABANDONED_MINUTES)
 
 
 def fingerprint(request: HttpRequest) -> str:
@@ -128,9 +134,17 @@ class IdempotencyMiddleware:
         return response
 
     def _claim(self, user, key: str, print_: str) -> tuple[IdempotencyRecord, bool]:
-        """The record for (user, key) and whether this request created (claimed) it."""
+        """The record for (user, key) and whether this request created (claimed) it.
+
+        A claim whose request died before storing its response (a killed worker) is abandoned
+        after IDEMPOTENCY_ABANDONED_MINUTES: the retry then does the work, instead of hearing
+        "still being processed" until the record expires."""
+        now = timezone.now()
         IdempotencyRecord.objects.filter(
-            user=user, key=key, created_at__lt=timezone.now() - ttl()
+            Q(created_at__lt=now - ttl())
+            | Q(status_code__isnull=True, created_at__lt=now - abandoned_after()),
+            user=user,
+            key=key,
         ).delete()
         for _attempt in range(2):
             try:

@@ -1,8 +1,10 @@
 """Django settings for Raffle Backoffice, read from the environment (see `.env.example`).
 
-With no `.env` at all the project runs in local mode: DEBUG on, a generated secret key kept in a
-git-ignored file, a SQLite database in the project folder. With DEBUG off, the process refuses to
-start while a required secret is missing or still the placeholder from `.env.example`.
+With no configuration at all (no `.env`, no SECRET_KEY in the environment) the project runs in
+local mode: DEBUG on, a generated secret key kept in a git-ignored file, a SQLite database in the
+project folder. As soon as a SECRET_KEY is configured anywhere DEBUG is off unless `DEBUG=true`,
+and the process refuses to start while a required secret is missing or still the placeholder
+from `.env.example`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from pathlib import Path
 
 import environ
 
-from project.environment import assert_production_secrets, local_secret_key, sqlite_options
+from project.environment import (
+    assert_production_secrets,
+    axes_client_address_settings,
+    local_secret_key,
+    sqlite_options,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,9 +28,11 @@ env = environ.Env()
 _env_file = Path(os.environ.get("ENV_FILE", BASE_DIR / ".env"))
 if _env_file.is_file():
     environ.Env.read_env(_env_file)
-LOCAL_MODE = not _env_file.is_file() and "DEBUG" not in os.environ
 TESTING = "pytest" in sys.modules or os.environ.get("RAFFLE_TESTING") == "1"
 
+# Local mode is "nothing configured": no SECRET_KEY in the environment or in `.env`. A deployment
+# that sets its variables in the environment only, and forgets DEBUG, runs with DEBUG off.
+LOCAL_MODE = not env.str("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=LOCAL_MODE)
 
 # --- Secrets -----------------------------------------------------------------------------------
@@ -31,8 +40,17 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or (
     local_secret_key(BASE_DIR / ".secret_key") if DEBUG else ""
 )
 WHATSAPP_APP_SECRET = env.str("WHATSAPP_APP_SECRET", default="")
+WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 if not DEBUG:
-    assert_production_secrets(SECRET_KEY=SECRET_KEY, WHATSAPP_APP_SECRET=WHATSAPP_APP_SECRET)
+    assert_production_secrets(
+        required={"SECRET_KEY": SECRET_KEY, "WHATSAPP_APP_SECRET": WHATSAPP_APP_SECRET},
+        # May be left empty (serve then generates the password; the webhook refuses to verify),
+        # but never the value everybody can read in .env.example.
+        not_placeholder={
+            "DJANGO_SUPERUSER_PASSWORD": env.str("DJANGO_SUPERUSER_PASSWORD", default=""),
+            "WHATSAPP_VERIFY_TOKEN": WHATSAPP_VERIFY_TOKEN,
+        },
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 if TESTING:
@@ -129,6 +147,17 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Operators' passwords (admin forms, `changepassword`) go through Django's validators.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=10)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
 # --- Internationalisation and time -------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -170,11 +199,26 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 
-# Failed admin logins are throttled per user and address.
+# Failed admin logins are throttled (django-axes) per username at an address, and per address
+# whatever the username (one client trying many usernames). Never per username alone: that would
+# let anyone lock an operator out from anywhere.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+# Proxies in front of Django (a TLS proxy is 1). The address is then the one the outermost of
+# them saw, taken from the right of X-Forwarded-For, so a client can neither pick an address by
+# sending the header nor share the proxy's own address with everybody else (a lockout of that
+# address would lock every operator out). 0: the peer address, headers ignored.
+TRUSTED_PROXY_COUNT = env.int(
+    "TRUSTED_PROXY_COUNT", default=1 if env.bool("USE_X_FORWARDED_PROTO", default=False) else 0
+)
+_axes_address = axes_client_address_settings(TRUSTED_PROXY_COUNT)
+AXES_IPWARE_META_PRECEDENCE_ORDER = _axes_address["AXES_IPWARE_META_PRECEDENCE_ORDER"]
+AXES_IPWARE_PROXY_COUNT = _axes_address["AXES_IPWARE_PROXY_COUNT"]
+# Extra entries a client prepends are allowed and ignored (strict would reject the whole header
+# and fall back to the proxy's address).
+IPWARE_STRICT = False
 
 # --- Background tasks --------------------------------------------------------------------------
 # Outbound messages are queued rows; a task enqueued on commit is the fast path and a periodic
@@ -192,10 +236,19 @@ PERIODIC_COMMANDS: list[tuple[str, int]] = []
 # --- WhatsApp Cloud API ------------------------------------------------------------------------
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
-WHATSAPP_VERIFY_TOKEN = env.str("WHATSAPP_VERIFY_TOKEN", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
 # The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
+# The only hosts the access token is sent to when downloading media, over https: Meta's Graph
+# API and its media CDN. The host of WHATSAPP_GRAPH_URL is always allowed too (a fake server).
+WHATSAPP_MEDIA_HOSTS = env.list(
+    "WHATSAPP_MEDIA_HOSTS", default=["graph.facebook.com", "lookaside.fbsbx.com"]
+)
+# Attempts after which a media download is given up (each periodic retry makes up to three);
+# the buyer is then told the file could not be fetched.
+WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=9)
+# Hours a downloaded file nobody took (no payment proof) is kept before housekeeping deletes it.
+WHATSAPP_MEDIA_UNCLAIMED_HOURS = env.int("WHATSAPP_MEDIA_UNCLAIMED_HOURS", default=24)
 PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
 # Proof downloads that failed (say, while the Graph API was down) are re-driven.
 PERIODIC_COMMANDS.append(("retry_inbound --media", 300))
@@ -223,6 +276,23 @@ RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 # Ranges up to this size are generated while the raffle is created; larger ones by a task.
 RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
+
+# --- Limits a hostile buyer runs into (enforced by the raffles services: bot, API, admin) ------
+# Payment proofs one order accepts (each operator rejection restarts the clock once).
+PAYMENT_PROOFS_PER_ORDER = env.int("PAYMENT_PROOFS_PER_ORDER", default=5)
+# Live (reserved or waiting for payment) orders one buyer may have at once, across raffles.
+LIVE_ORDERS_PER_CONTACT = env.int("LIVE_ORDERS_PER_CONTACT", default=3)
+# Numbers one buyer may hold (reserved, not yet paid) in one raffle.
+NUMBERS_HELD_PER_CONTACT_PER_RAFFLE = env.int("NUMBERS_HELD_PER_CONTACT_PER_RAFFLE", default=50)
+# Minutes a deadline may be pushed back while a proof that arrived in time is being downloaded;
+# at most once per proof, so the limit above bounds it too.
+PROOF_DOWNLOAD_GRACE_MINUTES = env.int("PROOF_DOWNLOAD_GRACE_MINUTES", default=5)
+# Orders whose clock has been stopped (proof under review) longer than this are listed on the
+# admin's landing page.
+REVIEW_WAITING_ALERT_MINUTES = env.int("REVIEW_WAITING_ALERT_MINUTES", default=120)
+# Files in the proofs folder no payment proof refers to (an interrupted save, a deleted order)
+# are deleted by `prune_proof_files` once this old.
+PERIODIC_COMMANDS.append(("prune_proof_files", 24 * 3600))
 
 # --- Conversation (the bot) -------------------------------------------------------------------
 # Dotted path of `handle(message: InboundMessage) -> None`, which whatsapp calls inline for each
@@ -277,6 +347,8 @@ MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
 INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+# A key whose first request died before its response was stored is free again after this.
+IDEMPOTENCY_ABANDONED_MINUTES = env.int("IDEMPOTENCY_ABANDONED_MINUTES", default=5)
 PERIODIC_COMMANDS = [*PERIODIC_COMMANDS, ("prune_idempotency_records", 3600)]
 if DATABASES["default"]["ENGINE"] == "project.sqlite":
     # Checkpoints the WAL here rather than inside a buyer's commit (see sqlite_options).

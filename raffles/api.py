@@ -15,6 +15,7 @@ from ninja import Query, Router, Status
 from project.api_types import ObjectId
 from project.auth import require_perm
 from project.errors import ApiError, error_responses
+from project.files import private_file_response
 from project.idempotency import OPENAPI_PARAMETER as IDEMPOTENCY_KEY
 from project.pagination import PageOut, PageParams, forbid_unknown_query, paginate
 from raffles import selectors, services
@@ -323,12 +324,9 @@ def proof_file(request: HttpRequest, order_id: ObjectId, proof_id: ObjectId) -> 
         handle = proof.file.open("rb")
     except FileNotFoundError as exc:
         raise ApiError(404, "not_found", "This proof's file is missing from storage.") from exc
-    response = FileResponse(
+    return private_file_response(
         handle,
-        content_type=proof.mime_type or "application/octet-stream",  # set by store_proof_file
+        content_type=proof.mime_type,  # from the content, by store_proof_file
+        filename=proof.file.name.rsplit("/", 1)[-1],  # proof-<id>.<ext>
         as_attachment=True,
-        filename=proof.file.name.rsplit("/", 1)[-1],
     )
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response

@@ -258,3 +258,51 @@ class RaffleInUse(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
+
+
+# --- limits a hostile buyer runs into (settings; see README "Security") -----------------------
+class TooManyProofs(RaffleError):
+    """The order already has as many payment proofs as one order accepts."""
+
+    code = "too_many_proofs"
+
+    def __init__(self, *, order_id: int, limit: int) -> None:
+        self.order_id, self.limit = order_id, limit
+        super().__init__(
+            f"Order #{order_id} already has {limit} payment proofs, the most one order accepts."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"order_id": self.order_id, "limit": self.limit}
+
+
+class TooManyLiveOrders(RaffleError):
+    """The buyer already has as many orders in progress as one buyer may have."""
+
+    code = "too_many_live_orders"
+
+    def __init__(self, *, contact_id: int, limit: int, order_ids: list[int]) -> None:
+        self.contact_id, self.limit, self.order_ids = contact_id, limit, order_ids
+        super().__init__(
+            f"The buyer already has {len(order_ids)} orders in progress "
+            f"(at most {limit} at a time): finish or cancel one first."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"contact_id": self.contact_id, "limit": self.limit, "order_ids": self.order_ids}
+
+
+class TooManyNumbersHeld(RaffleError):
+    """The buyer would hold more unpaid numbers in the raffle than one buyer may."""
+
+    code = "too_many_numbers_held"
+
+    def __init__(self, *, raffle_id: int, limit: int, requested: int) -> None:
+        self.raffle_id, self.limit, self.requested = raffle_id, limit, requested
+        super().__init__(
+            f"A buyer may hold at most {limit} unpaid numbers in this raffle "
+            f"({requested} requested)."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "limit": self.limit, "requested": self.requested}

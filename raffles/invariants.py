@@ -124,6 +124,10 @@ def inventory_violations(raffle: Raffle | int | None = None) -> list[str]:
         live.filter(proof_waiting, expires_at__isnull=False).values_list("pk", "expires_at"),
     )
     report(
+        "live order under review without the time its clock stopped",
+        live.under_review().filter(clock_stopped_at__isnull=True).values_list("pk"),
+    )
+    report(
         "DRAFT order without a deadline",
         orders.filter(status=OrderStatus.DRAFT, expires_at__isnull=True).values_list("pk"),
     )

@@ -185,7 +185,12 @@ class BuyerOut(Schema):
 
 class ProofOut(Schema):
     id: int
-    status: str = Field(description="PENDING, ACCEPTED or REJECTED.")
+    status: str = Field(
+        description=(
+            "RECEIVING (its file is being downloaded and checked), PENDING (waits for review), "
+            "ACCEPTED or REJECTED."
+        )
+    )
     media_id: str
     mime_type: str
     received_at: Timestamp

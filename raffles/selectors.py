@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from raffles.models import (
@@ -117,16 +117,28 @@ def tickets_of(
 
 
 def ticket_counts(raffle_ids: Iterable[int]) -> dict[int, dict[str, int]]:
-    """Tickets per status of each raffle, `{raffle_id: {status: n}}`, in one grouped query."""
+    """Tickets per status of each raffle, `{raffle_id: {status: n}}`, in one grouped query.
+
+    Counted as `availability` counts them: a reservation whose deadline has passed blocks no
+    buyer, so its number is AVAILABLE even before the sweep releases it."""
+    lapsed = Q(status=TicketStatus.RESERVED, reserved_until__lte=timezone.now())
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     rows = (
         TicketNumber.objects.filter(raffle_id__in=list(raffle_ids))
-        .values("raffle_id", "status")
+        .annotate(
+            shown=Case(
+                When(lapsed, then=Value(TicketStatus.AVAILABLE.value)),
+                default=F("status"),
+                output_field=CharField(),
+            )
+        )
+        .values("raffle_id", "shown")
         .annotate(n=Count("id"))
         .order_by()
     )
     for row in rows:
-        counts[row["raffle_id"]][row["status"]] = row["n"]
+        statuses = counts[row["raffle_id"]]
+        statuses[row["shown"]] = statuses.get(row["shown"], 0) + row["n"]
     return dict(counts)
 
 

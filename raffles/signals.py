@@ -15,8 +15,10 @@ order_status_changed = Signal()
 # reservation) is reported here once per batch, so notifying many buyers is one bulk insert.
 orders_expired = Signal()
 
-# kwargs: proof (PaymentProof), order (Order), reason (str). The specific fact behind a
-# reopened wait; the same change is also announced through `order_status_changed`.
+# kwargs: proof (PaymentProof), order (Order), reason (str), and `problem` (str, a
+# `ProofFileProblem` value) when the proof was rejected automatically because its file could
+# not be used (the deadline then keeps running). An operator's rejection reopens the wait and is
+# also announced through `order_status_changed`.
 proof_rejected = Signal()
 
 # kwargs: proof (PaymentProof; its order is `proof.order_id`). Sent once per proof, when it

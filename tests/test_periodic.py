@@ -7,7 +7,7 @@ from django.core.management import call_command
 from model_bakery import baker
 
 from whatsapp.models import Contact, InboundMessage
-from whatsapp.services.media import MAX_TOTAL_ATTEMPTS, retry_failed_media
+from whatsapp.services.media import max_total_attempts, retry_failed_media
 
 
 @pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_failed_proof_downloads_are_redriven_until_they_have_had_enough_attempts
         msg_type="image",
         media_id="m2",
         media_status="failed",
-        media_attempts=MAX_TOTAL_ATTEMPTS,
+        media_attempts=max_total_attempts(),
     )
 
     assert retry_failed_media() == 1

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from project.files import private_file_response
 from whatsapp import outbound_admin  # noqa: F401  (registers the outbox admin)
 from whatsapp.models import Contact, InboundMessage, WebhookCapture
 from whatsapp.rendering import inbound_text
@@ -137,13 +138,15 @@ class InboundMessageAdmin(ReadOnlyAdmin):
         message = get_object_or_404(InboundMessage, pk=message_id)
         if not message.media_file:
             raise Http404("No stored file.")
-        response = FileResponse(
-            message.media_file.open("rb"),
-            content_type=message.media_mime_type or "application/octet-stream",
+        try:
+            handle = message.media_file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("The stored file is missing.") from exc
+        return private_file_response(
+            handle,
+            content_type=message.media_mime_type,
+            filename=message.media_file.name.rsplit("/", 1)[-1],  # generated, never the buyer's
         )
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
 
 
 @admin.register(WebhookCapture)

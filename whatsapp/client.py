@@ -13,6 +13,7 @@ is safe to retry.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -28,6 +29,8 @@ __all__ = [
     "TransientGraphError",
     "credentials_configured",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Meta error codes worth retrying: throttling (4, 80007, 130429, 131056 pair rate limit),
 # temporary service trouble (1, 2, 131000 "something went wrong", 131016, 133004), and access
@@ -157,7 +160,17 @@ class GraphClient:
             ) from exc
 
     def download(self, url: str, *, max_bytes: int) -> bytes:
-        """Fetch a media URL (bearer token required), refusing anything over max_bytes."""
+        """Fetch a media URL (bearer token required), refusing anything over max_bytes.
+
+        The token goes only where `whatsapp.media_hosts` allows; any other URL is refused
+        before a connection is made, as a transient error (the download is retried)."""
+        from whatsapp.media_hosts import token_may_go_to
+
+        if not token_may_go_to(url, graph_url=str(self._http.base_url)):
+            logger.warning("media download URL not on an allowed host: %.200s", url)
+            raise TransientGraphError(
+                f"media URL not on an allowed host: {url[:200]}", code="media_host_not_allowed"
+            )
         try:
             with self._http.stream("GET", url) as response:
                 if response.status_code >= 400:

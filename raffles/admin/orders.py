@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from project.files import private_file_response
 from raffles import services
 from raffles.admin.outcomes import Outcomes
 from raffles.errors import RaffleError
@@ -73,7 +74,16 @@ class PaymentProofInline(admin.TabularInline):
     model = PaymentProof
     extra = 0
     can_delete = False
-    fields = ["preview", "received_at", "status", "late", "review_note", "reviewed_by", "actions"]
+    fields = [
+        "preview",
+        "original_filename",
+        "received_at",
+        "status",
+        "late",
+        "review_note",
+        "reviewed_by",
+        "actions",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -99,7 +109,7 @@ class PaymentProofInline(admin.TabularInline):
 
     @admin.display(description="")
     def actions(self, proof: PaymentProof) -> str:
-        if proof.status != ProofStatus.PENDING:
+        if proof.status not in (ProofStatus.PENDING, ProofStatus.RECEIVING):
             return ""
         url = reverse("admin:raffles_order_reject_proof", args=[proof.order_id, proof.pk])
         return format_html('<a class="btn btn-sm btn-outline-danger" href="{}">Reject…</a>', url)
@@ -197,7 +207,9 @@ class OrderAdmin(admin.ModelAdmin):
     ) -> tuple[QuerySet[Order], bool]:
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
-        if term.isdigit():
+        # ASCII digits only: str.isdigit() is also true for "²" or "٣", which int() refuses or
+        # reads as another number; and no more digits than a ticket number can have.
+        if term.isascii() and term.isdigit() and len(term) <= 10:
             # A ticket number: the orders that held it (the buyer's phone matched above).
             by_number = queryset.filter(order_tickets__ticket__number=int(term))
             results = queryset.filter(Q(pk__in=results.values("pk")) | Q(pk__in=by_number))
@@ -401,12 +413,13 @@ class OrderAdmin(admin.ModelAdmin):
         proof = get_object_or_404(PaymentProof, pk=proof_id)
         if not proof.file:
             raise Http404("This proof's file has not been downloaded yet.")
-        response = FileResponse(
-            proof.file.open("rb"), content_type=proof.mime_type or "application/octet-stream"
+        try:
+            handle = proof.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("This proof's file is missing from storage.") from exc
+        return private_file_response(
+            handle, content_type=proof.mime_type, filename=proof.file.name.rsplit("/", 1)[-1]
         )
-        response["Cache-Control"] = "private, no-store"
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
 
     def _reason_page(
         self, request: HttpRequest, form: ReasonForm, order: Order, *, title: str

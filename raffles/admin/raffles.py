@@ -17,9 +17,11 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 
+from project.files import spreadsheet_cell
 from raffles import selectors, services
 from raffles.errors import RaffleError
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
@@ -366,8 +368,10 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
         )
         for row in rows:
             order = row.order
+            # Every cell neutralised: a buyer names themselves on WhatsApp ("=HYPERLINK(...)").
             yield writer.writerow(
-                [
+                spreadsheet_cell(cell)
+                for cell in (
                     order.raffle.title,
                     order.raffle.format_number(row.ticket.number),
                     order.pk,
@@ -375,10 +379,10 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
                     order.contact.profile_name,
                     order.confirmed_at.isoformat() if order.confirmed_at else "",
                     order.unit_price,
-                ]
+                )
             )
 
     name = "sold-numbers.csv" if len(raffles) != 1 else f"raffle-{raffles[0].pk}-sold.csv"
     response = StreamingHttpResponse(lines(), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response

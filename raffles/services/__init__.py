@@ -11,7 +11,15 @@ from raffles.services.orders import (
     create_order_for_wa_id,
     submit_order,
 )
-from raffles.services.proofs import attach_payment_proof, reject_proof, store_proof_file
+from raffles.services.proof_storage import prune_orphan_proof_files
+from raffles.services.proofs import (
+    ProofFileProblem,
+    attach_payment_proof,
+    recognise_proof_file,
+    refuse_proof_file,
+    reject_proof,
+    store_proof_file,
+)
 from raffles.services.repair import cancel_unfit_order
 from raffles.services.reservations import reserve_random, reserve_specific
 from raffles.services.setup import (
@@ -27,6 +35,7 @@ __all__ = [
     "Availability",
     "ExpiryResult",
     "GenerationResult",
+    "ProofFileProblem",
     "activate_raffle",
     "attach_payment_proof",
     "availability",
@@ -44,6 +53,9 @@ __all__ = [
     "expire_due",
     "expire_orders",
     "generate_tickets",
+    "prune_orphan_proof_files",
+    "recognise_proof_file",
+    "refuse_proof_file",
     "reject_proof",
     "reserve_random",
     "reserve_specific",

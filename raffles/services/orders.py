@@ -71,7 +71,10 @@ def confirm_payment(
     that never arrived through the webhook is recorded first.
     """
     if payment_proof_media_id and lock_order(order).status != OrderStatus.PAID:
-        attach_payment_proof(order=order, media_id=payment_proof_media_id, mime_type="")
+        # The operator checked it: recorded even past the buyer's limit of proofs.
+        attach_payment_proof(
+            order=order, media_id=payment_proof_media_id, mime_type="", enforce_limit=False
+        )
     fresh = lock_order(order)
     if fresh.status == OrderStatus.PAID:
         return sync_instance(order, fresh)
@@ -89,7 +92,9 @@ def confirm_payment(
             reserved_by_order=fresh, status=TicketStatus.RESERVED
         ).update(status=TicketStatus.SOLD, reserved_until=None)
         assert sold == fresh.qty, f"order {fresh.pk} held {sold} of its {fresh.qty} tickets"
-    PaymentProof.objects.filter(order=fresh, status=ProofStatus.PENDING).update(
+    PaymentProof.objects.filter(
+        order=fresh, status__in=[ProofStatus.PENDING, ProofStatus.RECEIVING]
+    ).update(
         status=ProofStatus.ACCEPTED,
         reviewed_by=by if getattr(by, "pk", None) else None,
         reviewed_at=now,

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from raffles import limits
 from raffles.bounds import check_order_total
 from raffles.errors import (
     DuplicateNumbers,
@@ -25,6 +26,8 @@ from raffles.errors import (
     RaffleInactive,
     SoldOut,
     TicketsTaken,
+    TooManyLiveOrders,
+    TooManyNumbersHeld,
 )
 from raffles.models import (
     LIVE_STATUSES,
@@ -69,6 +72,7 @@ def _reserve_specific(
     raffle = _current(raffle)
     wanted = _validated_numbers(raffle, numbers)
     now = timezone.now()
+    _check_buyer_limits(raffle, contact, qty=len(wanted), now=now)
     # Orders whose lapsed holds block these numbers expire together with the buyer's own
     # lapsed order, in one ascending lock pass (two passes could deadlock with a buyer
     # doing the same the other way round).
@@ -101,6 +105,7 @@ def _reserve_random(
     raffle = _current(raffle)
     _validate_qty(raffle, qty)
     now = timezone.now()
+    _check_buyer_limits(raffle, contact, qty=qty, now=now)
     order = _open_order(raffle, contact, qty=qty, status=status, now=now)
     held = _take_random(raffle, order, qty)
     if held < qty:
@@ -154,6 +159,37 @@ def _current(raffle: Raffle) -> Raffle:
     if not fresh.is_active:
         raise RaffleInactive(raffle_id=fresh.pk)
     return fresh
+
+
+def _check_buyer_limits(raffle: Raffle, contact: Contact, *, qty: int, now: datetime) -> None:
+    """The limits one buyer runs into (settings, see `raffles.limits`): orders in progress
+    across raffles, and unpaid numbers held in this raffle.
+
+    The buyer's row is locked first, so two requests of the same buyer (two API calls, or a
+    chat and an operator) are counted one after the other; a lapsed order counts for nothing.
+    """
+    if connection.features.has_select_for_update:
+        list(
+            Contact.objects.select_for_update(no_key=True)
+            .filter(pk=contact.pk)
+            .values_list("pk", flat=True)
+        )
+    live = list(
+        Order.objects.filter(contact=contact, status__in=LIVE_STATUSES)
+        .exclude(expires_at__lte=now)
+        .values_list("pk", "raffle_id")
+    )
+    if any(raffle_id == raffle.pk for _, raffle_id in live):
+        return  # one live order per buyer and raffle: `LiveOrderExists` says what to do
+    most_live = limits.live_orders_per_contact()
+    if len(live) >= most_live:
+        raise TooManyLiveOrders(
+            contact_id=contact.pk, limit=most_live, order_ids=sorted(pk for pk, _ in live)
+        )
+    # With no live order here, what the buyer would hold in this raffle is this order.
+    most_held = limits.numbers_held_per_raffle()
+    if qty > most_held:
+        raise TooManyNumbersHeld(raffle_id=raffle.pk, limit=most_held, requested=qty)
 
 
 def _validate_qty(raffle: Raffle, qty: int) -> None:

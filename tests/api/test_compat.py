@@ -140,7 +140,10 @@ def test_both_layers_print_the_same_json_for_the_same_order(drf, api, order):
     from django.core.files.base import ContentFile
 
     services.attach_payment_proof(
-        order=order, media_id="m1", mime_type="image/png", file=ContentFile(b"png", "p.png")
+        order=order,
+        media_id="m1",
+        mime_type="image/png",
+        file=ContentFile(b"\x89PNG\r\n\x1a\n png", "p.png"),
     )
 
     new = api.get(f"/api/v1/orders/{order.pk}").json()

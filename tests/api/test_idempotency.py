@@ -113,6 +113,62 @@ def test_an_unfinished_first_request_with_the_same_body_answers_in_use(api, raff
     assert response.json()["code"] == "idempotency_key_in_use"
 
 
+def test_a_first_request_that_died_unanswered_frees_its_key_after_a_few_minutes(
+    api, raffle, admin_token, settings
+):
+    from datetime import timedelta
+
+    from django.test import RequestFactory
+    from django.utils import timezone
+
+    from project.idempotency import fingerprint
+
+    settings.IDEMPOTENCY_ABANDONED_MINUTES = 5
+    payload = b'{"raffle_id": %d, "wa_id": "5491155550000", "qty": 2}' % raffle.pk
+    probe = RequestFactory().post("/api/v1/orders", payload, content_type="application/json")
+    dead = IdempotencyRecord.objects.create(
+        user=admin_token.user, key="dead", fingerprint=fingerprint(probe)
+    )
+
+    def retry():
+        return api.post(
+            "/api/v1/orders",
+            payload,
+            content_type="application/json",
+            headers={"Idempotency-Key": "dead"},
+        )
+
+    IdempotencyRecord.objects.filter(pk=dead.pk).update(
+        created_at=timezone.now() - timedelta(minutes=4)
+    )
+    still_running = retry()
+    IdempotencyRecord.objects.filter(pk=dead.pk).update(
+        created_at=timezone.now() - timedelta(minutes=6)
+    )
+    taken_over = retry()
+    replayed = retry()
+
+    assert still_running.status_code == 409
+    assert taken_over.status_code == 201
+    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    assert Order.objects.count() == 1
+
+
+def test_a_finished_response_is_replayed_long_after_the_abandon_time(api, raffle, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.IDEMPOTENCY_ABANDONED_MINUTES = 5
+    first = create(api, raffle, "done")
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=2))
+
+    again = create(api, raffle, "done")
+
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+
+
 def test_an_overlong_key_is_422(api, raffle):
     response = create(api, raffle, "k" * 300)
 

@@ -143,8 +143,9 @@ def test_an_empty_list_counts_zero_without_a_count_query(api):
 
 
 def test_a_proof_downloads_with_the_same_token_and_never_without(api, anonymous, order):
+    jpeg = b"\xff\xd8\xff\xe0 JPEG!"
     proof = services.attach_payment_proof(
-        order=order, media_id="m1", mime_type="image/jpeg", file=ContentFile(b"JPEG!", "t.jpg")
+        order=order, media_id="m1", mime_type="image/jpeg", file=ContentFile(jpeg, "t.jpg")
     )
     detail = api.get(f"/api/v1/orders/{order.pk}").json()
     url = detail["proofs"][0]["download_url"]
@@ -155,9 +156,10 @@ def test_a_proof_downloads_with_the_same_token_and_never_without(api, anonymous,
     assert detail["has_proof"] is True
     assert url == f"http://testserver/api/v1/orders/{order.pk}/proofs/{proof.pk}/file"
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == b"JPEG!"
+    assert b"".join(response.streaming_content) == jpeg
     assert response["Content-Type"] == "image/jpeg"
-    assert "attachment" in response["Content-Disposition"]
+    assert response["Content-Disposition"] == f'attachment; filename="proof-{proof.pk}.jpg"'
+    assert response["Content-Security-Policy"] == "sandbox"
     assert refused.status_code == 401
 
 
@@ -173,7 +175,10 @@ def test_a_proof_without_its_file_yet_has_no_download_url(api, order):
 
 def test_a_proof_of_another_order_is_404(api, order, make_order):
     proof = services.attach_payment_proof(
-        order=order, media_id="m1", mime_type="image/png", file=ContentFile(b"x", "x.png")
+        order=order,
+        media_id="m1",
+        mime_type="image/png",
+        file=ContentFile(b"\x89PNG\r\n\x1a\nx", "x.png"),
     )
     other = make_order(numbers=[40])
 

@@ -36,11 +36,14 @@ SEEDED: dict[str, list[int]] = {"raffle_id": [], "order_id": []}
 
 
 @pytest.fixture
-def seeded(transactional_db, live_server):
+def seeded(transactional_db, live_server, settings):
     """Raffles at the money extremes, orders in several states, a proof with its file, and a
     superuser token."""
     from raffles import bounds, services
     from raffles.models import Raffle
+
+    # Orders at the money extremes are larger than the default cap on numbers one buyer holds.
+    settings.NUMBERS_HELD_PER_CONTACT_PER_RAFFLE = bounds.tickets_per_order_max()
 
     raffle = services.create_raffle(
         title="Property raffle",
@@ -80,7 +83,10 @@ def seeded(transactional_db, live_server):
     cancelled = services.create_order_for_buyer(raffle=raffle, contact=contacts[2], qty=1)
     services.cancel_order(order=cancelled)
     services.attach_payment_proof(
-        order=pending, media_id="m1", mime_type="image/jpeg", file=ContentFile(b"jpg", "p.jpg")
+        order=pending,
+        media_id="m1",
+        mime_type="image/jpeg",
+        file=ContentFile(b"\xff\xd8\xff jpg", "p.jpg"),
     )
     # 100 x 9,999,999,999.99 = 999,999,999,999.00: the largest total an order can record.
     largest = services.create_order_for_buyer(

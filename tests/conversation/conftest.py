@@ -12,6 +12,9 @@ APP_SECRET = "conversation-test-secret"
 PHONE_NUMBER_ID = "106540352242922"
 WEBHOOK_URL = "/whatsapp/webhook/"
 _numbers = itertools.count(1)
+# What a downloaded proof looks like: the magic bytes are what the services judge by.
+JPEG_BYTES = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 a photo of a transfer"
+PDF_BYTES = b"%PDF-1.4\n% a bank statement\n"
 
 
 @pytest.fixture
@@ -116,13 +119,26 @@ class WebhookChat:
         builder = list_reply_payload if is_row else button_reply_payload
         return self._post(builder(self.wa_id, reply_id, title[:20], name=self.name))
 
-    def media(self, kind: str) -> str:
+    def media(self, kind: str, *, content: bytes | None = None) -> str:
+        """Send a photo or a PDF. If the bot asks for the file, it is downloaded at once
+        (`content`, by default a real JPEG or PDF), as the transport would after the answer;
+        `content=b""` leaves the download pending."""
+        from whatsapp.models import InboundMessage, MediaStatus
+        from whatsapp.services.media import store_downloaded_media
         from whatsapp.simulator import document_payload, image_payload
 
         media_id = f"media-{next(_numbers)}"
         if kind == "image":
-            return self._post(image_payload(self.wa_id, media_id=media_id, name=self.name))
-        return self._post(document_payload(self.wa_id, media_id=media_id, name=self.name))
+            payload = image_payload(self.wa_id, media_id=media_id, name=self.name)
+        else:
+            payload = document_payload(self.wa_id, media_id=media_id, name=self.name)
+        answer = self._post(payload)
+        if content is None:
+            content = JPEG_BYTES if kind == "image" else PDF_BYTES
+        message = InboundMessage.objects.get(media_id=media_id)
+        if content and message.media_status == MediaStatus.PENDING:
+            store_downloaded_media(message=message, content=content)
+        return answer
 
     def other(self, kind: str) -> str:
         from whatsapp.simulator import message_payload

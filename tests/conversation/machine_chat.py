@@ -18,7 +18,7 @@ from conversation.answering import answering_contact
 from conversation.inventory import RafflesInventory
 from conversation.machine import Inbound, InboundKind, Machine
 from conversation.render import choices, render
-from tests.conversation.conftest import advance_deadlines
+from tests.conversation.conftest import JPEG_BYTES, PDF_BYTES, advance_deadlines
 from whatsapp.models import Contact
 
 
@@ -94,10 +94,20 @@ class MachineChat:
     def tap(self, reply_id: str, title: str, *, is_row: bool) -> str:
         return self._send(Inbound(kind=InboundKind.TAP, reply_id=reply_id, text=title))
 
-    def media(self, kind: str) -> str:
+    def media(self, kind: str, *, file_arrives: bool = True) -> str:
+        """Send a photo or a PDF. If the bot asks for the file, it arrives right after the
+        answer (as the transport's download would), unless `file_arrives` is False."""
         mime = "image/jpeg" if kind == "image" else "application/pdf"
         media_id = f"m-{kind}-{len(self.calls)}"
-        return self._send(Inbound(kind=InboundKind.MEDIA, media_id=media_id, mime_type=mime))
+        turn = self.step(Inbound(kind=InboundKind.MEDIA, media_id=media_id, mime_type=mime))
+        if turn.fetch_media and file_arrives:
+            from raffles.models import PaymentProof
+            from raffles.services import store_proof_file
+
+            proof = PaymentProof.objects.get(media_id=media_id, order__contact=self.contact)
+            content = JPEG_BYTES if kind == "image" else PDF_BYTES
+            store_proof_file(proof=proof, content=content, filename=f"transfer.{kind}")
+        return render(turn.reply)
 
     def other(self, kind: str) -> str:
         return self._send(Inbound(kind=InboundKind.OTHER))

@@ -72,3 +72,20 @@ def test_without_an_active_raffle_the_chat_says_how_to_get_one(monkeypatch, bot_
 
     assert "--demo creates one" in output
     assert "no raffles open" in output
+
+
+def test_in_local_mode_the_proof_file_arrives_and_a_junk_one_is_refused(
+    monkeypatch, bot_settings, db
+):
+    output = chat(
+        monkeypatch,
+        ["hi", "1", "5, 7", "1", "/junk", "/pdf", "/quit"],
+        "--demo",
+        "--as",
+        "5491199999998",
+    )
+
+    order = Order.objects.get(contact__wa_id="5491199999998")
+    assert "We could not use the file you sent" in output
+    assert order.is_under_review
+    assert [p.status for p in order.proofs.order_by("pk")] == ["REJECTED", "PENDING"]

@@ -318,8 +318,9 @@ def test_the_stored_file_is_attached_to_the_payment_proof(chat, raffle):
     from whatsapp.signals import media_stored
 
     _reach_wait_proof(chat)
-    run(chat, [("[image]", "received", "DONE")])
+    chat.media("image", content=b"")  # the download is still on its way
     message = InboundMessage.objects.get(msg_type="image")
+    assert message.media_status == MediaStatus.PENDING
     message.media_file.save("proof.jpg", ContentFile(b"\xff\xd8\xff jpeg bytes"), save=False)
     message.media_status = MediaStatus.STORED
     message.save()

@@ -64,7 +64,10 @@ def test_a_cancelled_order_is_announced(subscription, raffle, buyer):
 def test_a_proof_with_its_file_is_received_and_its_rejection_announced(subscription, raffle, buyer):
     order = services.create_order_for_buyer(raffle=raffle, contact=buyer, numbers=[4])
     proof = services.attach_payment_proof(
-        order=order, media_id="m1", mime_type="image/png", file=ContentFile(b"png", "p.png")
+        order=order,
+        media_id="m1",
+        mime_type="image/png",
+        file=ContentFile(b"\x89PNG\r\n\x1a\n png", "p.png"),
     )
 
     services.reject_proof(proof=proof, reason="The amount is not visible")
@@ -87,9 +90,11 @@ def test_a_whatsapp_proof_is_received_when_its_downloaded_file_is_stored(
     proof = services.attach_payment_proof(order=order, media_id="wamid-media", mime_type="")
     assert deliveries(event_type="proof.received") == []
 
-    services.store_proof_file(proof=proof, content=b"jpg", mime_type="image/jpeg", filename="p.jpg")
     services.store_proof_file(
-        proof=proof, content=b"jpg2", mime_type="image/jpeg", filename="p.jpg"
+        proof=proof, content=b"\xff\xd8\xff jpg", mime_type="image/jpeg", filename="p.jpg"
+    )
+    services.store_proof_file(
+        proof=proof, content=b"\xff\xd8\xff jpg2", mime_type="image/jpeg", filename="p.jpg"
     )
 
     (received,) = deliveries(event_type="proof.received")

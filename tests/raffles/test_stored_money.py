@@ -20,6 +20,14 @@ from tests.raffles.conftest import lapse, make_raffle
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def large_orders_allowed(settings):
+    """These orders test money at its bounds, larger than the site's cap on numbers one buyer
+    holds (that cap has its own tests, tests/raffles/test_limits.py)."""
+    settings.NUMBERS_HELD_PER_CONTACT_PER_RAFFLE = 10**6
+
+
 only_sqlite = pytest.mark.skipif(
     connection.vendor != "sqlite", reason="only SQLite stores an amount larger than its column"
 )

@@ -48,6 +48,13 @@ class RecordingHandler:
 recording = RecordingHandler()
 
 
+def asks_for_media(message) -> None:
+    """Stands in for a bot that takes every image or document as a payment proof."""
+    from whatsapp.services.media import request_media_download
+
+    request_media_download(message=message)
+
+
 @pytest.fixture
 def handler(whatsapp_settings):
     """Installs `recording` as WHATSAPP_INBOUND_HANDLER and returns it, emptied."""

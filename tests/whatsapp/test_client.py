@@ -159,6 +159,20 @@ def test_download_refuses_more_than_max_bytes(graph, client):
     assert err.value.code == "too_large"
 
 
+def test_download_never_sends_the_token_to_another_host(graph, client):
+    other = FakeGraph().start()  # a server that is not the Graph API the client was set up with
+    try:
+        with pytest.raises(TransientGraphError) as err:
+            client.download(f"{other.origin}/media-download/1", max_bytes=1000)
+        with pytest.raises(TransientGraphError):
+            client.download("https://evil.example/x", max_bytes=1000)
+    finally:
+        other.stop()
+
+    assert err.value.code == "media_host_not_allowed"
+    assert other.requests == [] and graph.requests == []
+
+
 def test_unknown_media_is_permanent(graph, client):
     with pytest.raises(PermanentGraphError):
         client.media_info("nope")

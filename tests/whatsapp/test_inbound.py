@@ -51,15 +51,15 @@ def test_an_image_with_caption_keeps_media_id_mime_sha256_and_caption():
     assert message.media_mime_type == "image/jpeg"
     assert message.media_sha256 == "nmvqdSXrW1mlCS4aQTq1bz0fW9P5hYoqVdQHp8Ug2sI="
     assert message.caption == "Comprobante pedido 12"
-    assert message.media_status == MediaStatus.PENDING
+    assert message.media_status == MediaStatus.NOT_REQUESTED  # until a handler asks for it
 
 
-def test_a_document_keeps_its_filename_and_waits_for_download():
+def test_a_document_keeps_its_filename_and_waits_for_a_handler_to_ask_for_it():
     deliver(load_fixture("document"))
 
     message = InboundMessage.objects.get()
     assert (message.msg_type, message.media_filename) == ("document", "transferencia.pdf")
-    assert message.media_status == MediaStatus.PENDING
+    assert message.media_status == MediaStatus.NOT_REQUESTED
 
 
 @pytest.mark.parametrize(
@@ -375,3 +375,22 @@ def test_an_item_that_is_not_an_object_is_counted_and_the_rest_stored(recorded_s
     result = deliver(payload)
 
     assert (result.messages, result.errors) == (3, 2)
+
+
+def test_the_503_answer_names_no_database_host_or_user_but_the_log_does(
+    client, monkeypatch, caplog
+):
+    from tests.support.signing import signed_post
+
+    def unavailable(**kwargs):
+        raise OperationalError('connection to server at "db.internal" failed: user "raffles"')
+
+    monkeypatch.setattr(inbound, "upsert_contact", unavailable)
+
+    response = signed_post(client, load_fixture("text"))
+
+    assert response.status_code == 503
+    assert response.json()["detail"] == "database unavailable"
+    assert "db.internal" not in response.content.decode()
+    assert "raffles" not in response.content.decode()
+    assert "db.internal" in caplog.text

@@ -1,4 +1,5 @@
-"""Payment-proof media: fetched after commit, checked by size, digest and content, kept private."""
+"""Payment-proof media: fetched only when the handler asks, after commit; checked by size,
+digest and content; the token sent only to allowed hosts; kept private, and pruned."""
 
 from __future__ import annotations
 
@@ -7,18 +8,25 @@ import hashlib
 import httpx
 import pytest
 import respx
+from django.core.files.base import ContentFile
+from django.core.management import call_command
 
 from tests.support.signing import signed_post
 from whatsapp.models import InboundMessage, MediaStatus
-from whatsapp.services import media
-from whatsapp.services.media import download_media, retry_failed_media, sniff_proof_type
+from whatsapp.services import inbound, media
+from whatsapp.services.media import (
+    download_media,
+    request_media_download,
+    retry_failed_media,
+    sniff_proof_type,
+)
 from whatsapp.signals import media_stored
 from whatsapp.simulator import deliver, document_payload, image_payload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("whatsapp_settings")]
 
 GRAPH = "http://graph.test/v23.0"
-CDN = "https://lookaside.test/whatsapp_business/attachments/?mid=1"
+CDN = "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 100
@@ -49,9 +57,13 @@ def serve_media(router, content: bytes, *, media_id="1003383421387256", sha256_h
     return router.get(CDN).respond(content=content)
 
 
-def receive(payload) -> InboundMessage:
+def receive(payload, *, asked: bool = True) -> InboundMessage:
+    """Store the message; `asked`: the handler wants its file (a payment proof)."""
     deliver(payload)
-    return InboundMessage.objects.get()
+    message = InboundMessage.objects.get()
+    if asked:
+        request_media_download(message=message)
+    return message
 
 
 @pytest.mark.parametrize(
@@ -61,6 +73,16 @@ def test_proof_types_are_recognised_by_content(content, ext):
     kind = sniff_proof_type(content)
 
     assert (kind[0] if kind else None) == ext
+
+
+def test_an_image_nobody_asked_for_is_not_downloaded(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        message = receive(image_payload("5491100000001", content=JPEG), asked=False)
+
+    message.refresh_from_db()
+    assert message.media_status == MediaStatus.NOT_REQUESTED
+    assert callbacks == []
+    assert download_media(message_id=message.pk) == MediaStatus.NOT_REQUESTED
 
 
 def test_the_download_is_enqueued_only_after_commit(
@@ -228,6 +250,8 @@ def test_a_proof_posted_to_the_webhook_is_downloaded_by_a_task_after_commit(
     client, credentials, settings
 ):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    settings.WHATSAPP_INBOUND_HANDLER = "tests.whatsapp.conftest.asks_for_media"
+    inbound._import_handler.cache_clear()
     payload = document_payload("5491100000001", content=PDF, media_id="1240359347164210")
 
     with respx.mock(assert_all_called=True) as router:
@@ -262,3 +286,174 @@ def test_a_download_another_worker_already_started_is_left_to_it(credentials, mo
 
     assert status == MediaStatus.PENDING
     assert InboundMessage.objects.get(pk=message.pk).media_attempts == 5
+
+
+# --- where the token may go -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/steal",
+        "http://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",  # plain http
+        "https://lookaside.fbsbx.com:8443/x",
+        "https://lookaside.fbsbx.com@evil.example/x",
+        "https://lookaside.fbsbx.com.evil.example/x",
+        "file:///etc/passwd",
+        "not a url",
+    ],
+)
+def test_the_token_never_goes_to_a_host_off_the_allow_list(credentials, url, caplog):
+    message = receive(image_payload("5491100000001", content=JPEG))
+
+    with respx.mock(assert_all_called=False) as router:
+        router.get(f"{GRAPH}/1003383421387256").respond(
+            json={"url": url, "sha256": hashlib.sha256(JPEG).hexdigest(), "file_size": "10"}
+        )
+        elsewhere = router.route().respond(content=JPEG)
+        status = download_media(message_id=message.pk)
+        hosts = [call.request.url.host for call in router.calls]
+
+    message.refresh_from_db()
+    assert status == MediaStatus.FAILED  # retried later like any failed download
+    assert not elsewhere.called
+    assert hosts == ["graph.test"] * media.MAX_ATTEMPTS  # the lookup only, once per try
+    assert "not on an allowed host" in message.media_error
+    assert "not allowed" in caplog.text
+
+
+def test_meta_hosts_and_the_configured_graph_url_are_allowed(settings):
+    from whatsapp.media_hosts import token_may_go_to
+
+    settings.WHATSAPP_GRAPH_URL = "http://127.0.0.1:8123/v23.0"
+
+    assert token_may_go_to("https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1")
+    assert token_may_go_to("https://graph.facebook.com/v23.0/123")
+    assert token_may_go_to("http://127.0.0.1:8123/media-download/1")
+    assert not token_may_go_to("http://127.0.0.1:9999/media-download/1")
+    assert not token_may_go_to("https://127.0.0.1:8123/media-download/1")
+
+
+def test_a_media_id_that_is_not_one_is_refused_without_calling_meta(credentials):
+    deliver(image_payload("5491100000001", content=JPEG, media_id="../me/accounts?x=1"))
+    message = InboundMessage.objects.get()
+    request_media_download(message=message)
+
+    with respx.mock(assert_all_called=False) as router:
+        status = download_media(message_id=message.pk)
+        calls = len(router.calls)
+
+    assert status == MediaStatus.REJECTED
+    assert calls == 0
+
+
+# --- telling the apps built on the transport ----------------------------------------------------
+@pytest.fixture
+def failures():
+    from whatsapp.signals import media_failed
+
+    seen: list[tuple[int, str]] = []
+
+    def receiver(sender, *, message, problem, **kwargs):
+        seen.append((message.pk, problem))
+
+    media_failed.connect(receiver)
+    yield seen
+    media_failed.disconnect(receiver)
+
+
+def test_a_refused_file_is_announced_once_with_its_problem(credentials, failures, settings):
+    settings.WHATSAPP_MEDIA_MAX_BYTES = 100
+    message = receive(image_payload("5491100000001", content=JPEG))
+
+    with respx.mock(assert_all_called=False) as router:
+        serve_media(router, JPEG)
+        download_media(message_id=message.pk)
+        download_media(message_id=message.pk)  # a duplicate task: nothing more happens
+
+    assert failures == [(message.pk, "too_large")]
+
+
+def test_a_download_is_given_up_after_the_configured_attempts_and_announced_once(
+    credentials, failures, settings
+):
+    settings.WHATSAPP_MEDIA_MAX_ATTEMPTS = 6
+    message = receive(image_payload("5491100000001", content=JPEG))
+
+    with respx.mock(assert_all_called=False) as router:
+        router.get(f"{GRAPH}/1003383421387256").respond(500)
+        download_media(message_id=message.pk)
+        assert failures == []  # three tries: retried later
+        download_media(message_id=message.pk)
+        retried = retry_failed_media()
+
+    message.refresh_from_db()
+    assert message.media_attempts == 6
+    assert failures == [(message.pk, "gave_up")]
+    assert retried == 0
+
+
+def test_a_receiver_that_breaks_does_not_break_the_download(credentials, caplog):
+    from whatsapp.signals import media_failed
+
+    def broken(**kwargs):
+        raise RuntimeError("receiver bug")
+
+    media_failed.connect(broken)
+    exe = b"MZ\x90\x00"
+    message = receive(image_payload("5491100000001", content=exe))
+    try:
+        with respx.mock(assert_all_called=False) as router:
+            serve_media(router, exe)
+            status = download_media(message_id=message.pk)
+    finally:
+        media_failed.disconnect(broken)
+
+    assert status == MediaStatus.REJECTED
+    assert "receiver bug" in caplog.text
+
+
+# --- housekeeping -------------------------------------------------------------------------------
+def test_downloaded_files_kept_past_their_time_and_stray_files_are_pruned(
+    credentials, settings, private_media
+):
+    import os
+    import time as clock
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    settings.WHATSAPP_MEDIA_UNCLAIMED_HOURS = 24
+    old = receive(image_payload("5491100000001", content=JPEG))
+    with respx.mock(assert_all_called=False) as router:
+        serve_media(router, JPEG)
+        download_media(message_id=old.pk)
+    old.refresh_from_db()
+    InboundMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    stray = default_storage.save("whatsapp/inbound/2020/01/stray.jpg", ContentFile(JPEG))
+    fresh_stray = default_storage.save(
+        "whatsapp/inbound/2020/01/being-saved.jpg", ContentFile(JPEG)
+    )
+    two_days_ago = clock.time() - 2 * 86400
+    os.utime(default_storage.path(stray), (two_days_ago, two_days_ago))
+    old_name = old.media_file.name
+
+    call_command("prune_webhook_captures")
+
+    old.refresh_from_db()
+    assert not old.media_file and not default_storage.exists(old_name)
+    assert old.media_status == MediaStatus.STORED  # the record of the download stays
+    assert not default_storage.exists(stray)
+    assert default_storage.exists(fresh_stray)
+
+
+def test_a_recent_download_is_kept(credentials):
+    message = receive(image_payload("5491100000001", content=JPEG))
+    with respx.mock(assert_all_called=False) as router:
+        serve_media(router, JPEG)
+        download_media(message_id=message.pk)
+
+    pruned = media.prune_media_files()
+
+    message.refresh_from_db()
+    assert pruned == 0
+    assert message.media_file.read() == JPEG

@@ -39,11 +39,13 @@ class InboundState(models.TextChoices):
 
 class MediaStatus(models.TextChoices):
     NONE = "", "No media"
+    # An image or document nobody asked for (the handler downloads only a payment proof).
+    NOT_REQUESTED = "not_requested", "Not downloaded (not asked for)"
     PENDING = "pending", "Download pending"
     STORED = "stored", "Stored"
     SKIPPED = "skipped", "Skipped (no credentials)"
     REJECTED = "rejected", "Rejected (not a proof file)"
-    FAILED = "failed", "Download failed (retried)"
+    FAILED = "failed", "Download failed (retried until WHATSAPP_MEDIA_MAX_ATTEMPTS)"
 
 
 def media_upload_to(instance: InboundMessage, filename: str) -> str:

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[InboundMessage], None]
 
-# Only these can be payment proofs; audio, video and stickers are never downloaded.
+# Only these can be payment proofs; audio, video and stickers are never downloaded. These are
+# downloaded only when the handler asks (`whatsapp.services.media.request_media_download`).
 PROOF_MEDIA_TYPES = {MessageType.IMAGE, MessageType.DOCUMENT}
 _KNOWN_TYPES = {t.value for t in MessageType}
 
@@ -50,7 +51,9 @@ def inbound_handler() -> Handler | None:
 
 
 def _clip(value: Any, length: int | None = None) -> str:
-    text = "" if value is None else str(value)
+    # NUL is the one character PostgreSQL text cannot hold: a buyer's filename or text with one
+    # must not make the message impossible to store.
+    text = "" if value is None else str(value).replace("\x00", "")
     return text[:length] if length else text
 
 
@@ -144,7 +147,7 @@ def receive_message(
     else:
         state = InboundState.RECEIVED if ours else InboundState.IGNORED
     if ours and fields["msg_type"] in PROOF_MEDIA_TYPES and fields.get("media_id"):
-        fields["media_status"] = MediaStatus.PENDING
+        fields["media_status"] = MediaStatus.NOT_REQUESTED
     try:
         with transaction.atomic():
             contact = upsert_contact(
@@ -169,10 +172,6 @@ def receive_message(
         # Rolled back to the savepoint: the transaction and the other messages are unharmed.
         raise MessageNotStored(str(exc)) from exc
 
-    if message.media_status == MediaStatus.PENDING:
-        from whatsapp.services.media import enqueue_media_download
-
-        transaction.on_commit(lambda: enqueue_media_download(message_id=message.pk))
     if handler is not None:
         _run_handler(message, handler, marked=True)
     return StoredMessage(message=message)

@@ -126,14 +126,15 @@ def receive_webhook(
                 if number == len(chunks) - 1:
                     _finish(result)
                     _save_capture(capture, result)
-    except DatabaseError as exc:
+    except DatabaseError:
         # The database is down, locked beyond the busy timeout, or the transaction broke (an error
         # outside a message's savepoint): this chunk rolled back. 503 makes Meta retry the POST;
         # the unique wa_message_id absorbs whatever earlier chunks already stored.
         logger.exception("database error while processing a webhook")
         result.status_code = 503
         result.outcome = CaptureOutcome.RETRY_LATER
-        result.detail = f"database unavailable: {exc}"[:300]
+        # The driver's text (host, user) is in the log above, never in the answer.
+        result.detail = "database unavailable"
         result.message_ids.clear()
         with contextlib.suppress(DatabaseError):
             _save_capture(capture, result)  # falls back to an INSERT if its row rolled back

@@ -22,6 +22,7 @@ SHORTCUTS = """\
   <text>            send a text message
   <n>               tap button / list row number n of the last reply
   /image, /pdf      send a photo or a PDF (a payment proof)
+  /junk             send a "PDF" that is really text (the bot refuses it as a proof)
   /sticker, /location, /reaction   send other kinds of messages
   /confirm [note]   operator: confirm payment of your newest pending order
   /reject [reason]  operator: reject its newest payment proof
@@ -31,6 +32,9 @@ SHORTCUTS = """\
   /quit             leave (Ctrl-D works too)"""
 
 _LOCAL_SECRET = "chat-local-secret"
+# What a buyer's photo and PDF look like to the services (they judge files by their first bytes).
+SAMPLE_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 a photo of a transfer"
+SAMPLE_PDF = b"%PDF-1.4\n% a bank statement\n"
 
 
 class Command(BaseCommand):
@@ -164,17 +168,19 @@ class Session:
         command, _, rest = text.partition(" ")
         self.counter += 1
         if command == "/image":
+            media_id = f"chat-img-{self._stamp()}"
             self.post(
-                simulator.image_payload(
-                    self.wa_id, media_id=f"chat-img-{self._stamp()}", name=self.name, **self.extra
-                )
+                simulator.image_payload(self.wa_id, media_id=media_id, name=self.name, **self.extra)
             )
-        elif command == "/pdf":
+            self.file_arrives(media_id, SAMPLE_JPEG)
+        elif command in ("/pdf", "/junk"):
+            media_id = f"chat-pdf-{self._stamp()}"
             self.post(
                 simulator.document_payload(
-                    self.wa_id, media_id=f"chat-pdf-{self._stamp()}", name=self.name, **self.extra
+                    self.wa_id, media_id=media_id, name=self.name, **self.extra
                 )
             )
+            self.file_arrives(media_id, SAMPLE_PDF if command == "/pdf" else b"just text")
         elif command == "/sticker":
             self.post(self._other({"type": "sticker", "sticker": {"id": "1", "animated": False}}))
         elif command == "/location":
@@ -239,6 +245,18 @@ class Session:
         except RaffleError as error:
             raise CommandError(str(error)) from error
         self.out.write(f"  (operator) {command[1:]} order #{order.pk}")
+
+    def file_arrives(self, media_id: str, content: bytes) -> None:
+        """Without credentials there is no Graph API to download from: the file the buyer sent
+        arrives now, judged and stored exactly as a real download (if the bot asked for it)."""
+        from whatsapp.models import InboundMessage, MediaStatus
+        from whatsapp.services.media import store_downloaded_media
+
+        if settings.WHATSAPP_ACCESS_TOKEN:
+            return  # the real download runs in the task worker
+        message = InboundMessage.objects.filter(media_id=media_id).first()
+        if message is not None and message.media_status == MediaStatus.PENDING:
+            store_downloaded_media(message=message, content=content)
 
     # --- transport -----------------------------------------------------------------------------
     def _stamp(self) -> str:

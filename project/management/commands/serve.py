@@ -12,8 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from project.processes import system_processes
 from project.supervisor import Supervisor
@@ -47,9 +49,19 @@ class Command(BaseCommand):
         if user_model.objects.filter(is_superuser=True).exists():
             return
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
-        generated = password is None
-        password = password or secrets.token_urlsafe(12)
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or ""
+        generated = not password
+        if generated:
+            password = secrets.token_urlsafe(12)
+        else:
+            # The same validators as the admin's password forms: a weak password chosen in the
+            # environment is refused before it guards the back office.
+            try:
+                validate_password(password, user_model(username=username))
+            except ValidationError as error:
+                raise CommandError(
+                    "DJANGO_SUPERUSER_PASSWORD is too weak: " + " ".join(error.messages)
+                ) from error
         user_model.objects.create_superuser(username=username, email="", password=password)
         if generated:
             self.stdout.write(
