@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["DUE_STATUSES", "OutboundKind", "OutboundMessage", "OutboundStatus", "PendingStatus"]
+__all__ = [
+    "DUE_STATUSES",
+    "NoticeKind",
+    "OutboundKind",
+    "OutboundMessage",
+    "OutboundStatus",
+    "PendingStatus",
+]
 
 
 class OutboundKind(models.TextChoices):
@@ -30,6 +37,17 @@ class OutboundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     # No credentials configured (local runs): logged and kept, never sent. Terminal.
     RECORDED = "recorded", "Recorded (not sent)"
+    # A notice for a buyer outside the 24-hour window: only an approved template may reach them.
+    # Kept and visible, never sent as free text (Meta would refuse it) until templates exist.
+    WAITING_TEMPLATE = "waiting_template", "Waiting for a template"
+
+
+class NoticeKind(models.TextChoices):
+    """What a message announces, for notices sent unprompted (a template will carry them)."""
+
+    NONE = "", "Reply"
+    DRAW_RESULT = "draw_result", "Draw result"
+    WINNER = "winner", "Winner"
 
 
 # Rows a delivery attempt may still be made for (SENDING once its lease has run out).
@@ -42,6 +60,7 @@ class OutboundMessage(models.Model):
     )
     kind = models.CharField(max_length=16, choices=OutboundKind.choices)
     payload = models.JSONField(help_text="The exact request body sent to the Graph API.")
+    notice = models.CharField(max_length=32, choices=NoticeKind.choices, default="", blank=True)
     status = models.CharField(
         max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )

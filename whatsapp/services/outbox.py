@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStatus
+from whatsapp.models import (
+    CUSTOMER_SERVICE_WINDOW,
+    Contact,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+)
 from whatsapp.outgoing import OutgoingMessage, read_receipt_payload
 from whatsapp.services.delivery import enqueue_delivery, enqueue_drain_on_commit
 
@@ -47,7 +53,7 @@ def queue_message(*, contact: Contact, message: OutgoingMessage) -> OutboundMess
 
 
 @transaction.atomic
-def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]]) -> int:
+def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]], notice: str = "") -> int:
     """Write many messages, given as (contact id, message) pairs; returns how many were written.
 
     Set-based: each distinct message is one `INSERT ... SELECT` over its recipients' ids (the
@@ -55,6 +61,11 @@ def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]]) -> int:
     to every buyer of a raffle is one statement, not a round trip nor an ORM object per buyer.
     A contact id listed twice gets the message twice; an id with no contact gets nothing. One
     drain task is enqueued on commit.
+
+    A `notice` (a `NoticeKind`, e.g. the draw's result) is a message the buyer did not prompt:
+    a buyer outside the 24-hour window can only get it as an approved template, so their row is
+    written WAITING_TEMPLATE (kept and visible, not sent) and the others are queued as usual;
+    the database decides per row from the contact's last message.
     """
     recipients: dict[OutgoingMessage, tuple[dict[str, Any], list[int]]] = {}
     for contact_id, message in messages:
@@ -66,14 +77,14 @@ def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]]) -> int:
     now = timezone.now()
     written = 0
     for message, (template, contact_ids) in recipients.items():
-        written += _insert_for_contacts(message.kind, template, contact_ids, now)
+        written += _insert_for_contacts(message.kind, template, contact_ids, now, notice=notice)
     if written:
         enqueue_drain_on_commit()
     return written
 
 
 def _insert_for_contacts(
-    kind: str, template: dict[str, Any], contact_ids: list[int], now: datetime
+    kind: str, template: dict[str, Any], contact_ids: list[int], now: datetime, notice: str = ""
 ) -> int:
     """One `INSERT ... SELECT` over the ids, on the two databases the project supports."""
     connection = transaction.get_connection()
@@ -90,19 +101,34 @@ def _insert_for_contacts(
     table = connection.ops.quote_name(OutboundMessage._meta.db_table)
     contacts = connection.ops.quote_name(Contact._meta.db_table)
     stamp = connection.ops.adapt_datetimefield_value(now)
+    status_sql, due_sql, status_params = "%s", "%s", [OutboundStatus.QUEUED.value]
+    due_params: list[Any] = [stamp]
+    if notice:
+        # Outside the window (or never wrote): waiting for a template, with no attempt due.
+        window_start = connection.ops.adapt_datetimefield_value(now - CUSTOMER_SERVICE_WINDOW)
+        inside = "c.last_inbound_at IS NOT NULL AND c.last_inbound_at > %s"
+        status_sql = f"CASE WHEN {inside} THEN %s ELSE %s END"
+        status_params = [
+            window_start,
+            OutboundStatus.QUEUED.value,
+            OutboundStatus.WAITING_TEMPLATE.value,
+        ]
+        due_sql = f"CASE WHEN {inside} THEN %s ELSE NULL END"
+        due_params = [window_start, stamp]
     # A JOIN (not IN) keeps multiplicity: a contact listed twice gets the message twice.
     sql = (
-        f"INSERT INTO {table} (contact_id, kind, payload, status, attempts, last_error_code,"
-        " last_error, next_attempt_at, created_at, updated_at)"
-        f" SELECT c.id, %s, {payload_sql}, %s, 0, '', '', %s, %s, %s"
+        f"INSERT INTO {table} (contact_id, kind, notice, payload, status, attempts,"
+        " last_error_code, last_error, next_attempt_at, created_at, updated_at)"
+        f" SELECT c.id, %s, %s, {payload_sql}, {status_sql}, 0, '', '', {due_sql}, %s, %s"
         f" FROM {recipients_sql} JOIN {contacts} AS c ON c.id = {recipient_id}"
     )
     # The params follow the SQL: the select list first, then the recipients' source.
     params = [
         kind,
+        notice,
         json.dumps(template),
-        OutboundStatus.QUEUED.value,
-        stamp,
+        *status_params,
+        *due_params,
         stamp,
         stamp,
         recipients_param,
