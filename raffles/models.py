@@ -243,6 +243,10 @@ class Raffle(models.Model):
                     }
                 )
         self._clean_largest_order()
+        if self.draw_method == DrawMethod.LOTTERY and not (self.lottery_name and self.lottery_date):
+            raise ValidationError(
+                {"lottery_name": _("An official lottery draw needs the lottery's name and date.")}
+            )
 
     def _clean_largest_order(self) -> None:
         """The largest order the raffle allows (its price times its maximum per order) must

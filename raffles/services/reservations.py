@@ -23,7 +23,6 @@ from raffles.errors import (
     LiveOrderExists,
     NotEnoughAvailable,
     NumbersOutOfRange,
-    RaffleInactive,
     SoldOut,
     TicketsTaken,
     TooManyLiveOrders,
@@ -41,6 +40,7 @@ from raffles.models import (
 )
 from raffles.services.expiry import expire_due, expire_orders
 from raffles.services.history import record_change
+from raffles.services.sales import raffle_for_sale
 from whatsapp.models import Contact
 
 # How many random candidate numbers are probed per wanted number before walking the index.
@@ -154,11 +154,9 @@ def _take_numbers(
 
 
 def _current(raffle: Raffle) -> Raffle:
-    """The raffle as stored now (an operator may have closed it since the caller loaded it)."""
-    fresh = Raffle.objects.get(pk=raffle.pk)
-    if not fresh.is_active:
-        raise RaffleInactive(raffle_id=fresh.pk)
-    return fresh
+    """The raffle as stored now (an operator may have closed it since the caller loaded it),
+    refused once its sales are closed (see `raffles.services.sales`)."""
+    return raffle_for_sale(raffle_id=raffle.pk)
 
 
 def _check_buyer_limits(raffle: Raffle, contact: Contact, *, qty: int, now: datetime) -> None:
