@@ -25,6 +25,7 @@ __all__ = [
     "lottery_number",
     "lottery_picks",
     "new_seed",
+    "pick_index",
     "random_winners",
     "seed_commitment",
     "sold_list_sha256",
@@ -62,12 +63,18 @@ def random_winners(*, seed: str, sold: Sequence[int], sold_sha256: str, prizes: 
     while len(winners) < prizes and remaining:
         block = hmac.new(key, f"{sold_sha256}:{counter}".encode("ascii"), hashlib.sha256)
         counter += 1
-        x = int.from_bytes(block.digest(), "big")
-        m = len(remaining)
-        if x >= _SPACE - _SPACE % m:
-            continue  # the top sliver that would favour low indexes: draw again
-        winners.append(remaining.pop(x % m))
+        index = pick_index(int.from_bytes(block.digest(), "big"), len(remaining))
+        if index is not None:
+            winners.append(remaining.pop(index))
     return winners
+
+
+def pick_index(x: int, m: int) -> int | None:
+    """The index a 256-bit block picks among `m` numbers, or None when the block falls in the
+    top sliver (x >= 2^256 - 2^256 mod m) that would favour low indexes: then draw again."""
+    if x >= _SPACE - _SPACE % m:
+        return None
+    return x % m
 
 
 def lottery_number(result: str, *, width: int) -> int:

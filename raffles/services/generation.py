@@ -150,10 +150,6 @@ def _mark_ready(raffle: Raffle) -> bool:
         fields.update(is_active=False, activate_when_ready=True)
         change, note = RaffleChange.DEACTIVATED, "numbers missing: sales resume when they exist"
     Raffle.objects.filter(pk=locked.pk).update(**fields)
-    if fields.get("is_active"):
-        from raffles.services.draw import commit_seed  # the draw imports the reservations
-
-        commit_seed(raffle=locked, source=ChangeSource.SYSTEM)
     if change is not None:
         before = {name: getattr(locked, name) for name in ("is_active", "activate_when_ready")}
         after = {name: fields[name] for name in before}
@@ -164,6 +160,11 @@ def _mark_ready(raffle: Raffle) -> bool:
             source=ChangeSource.SYSTEM,
             note=note,
         )
+    if fields.get("is_active"):
+        from raffles.services.draw import commit_seed  # the draw imports the reservations
+
+        commit_seed(raffle=locked, source=ChangeSource.SYSTEM)
+        raffle.draw_seed, raffle.seed_commitment = locked.draw_seed, locked.seed_commitment
     for name, value in fields.items():
         setattr(raffle, name, value)
     return ready
