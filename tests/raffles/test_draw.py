@@ -298,7 +298,7 @@ def test_verify_reproduces_the_draw_and_catches_a_tampered_seed(sold_raffle):
     Draw.objects.filter(pk=draw.pk).update(seed="0" * 64)
     report = verify_draw(raffle=sold_raffle)
     assert not report.ok
-    assert [what for what, ok, _ in report.checks if not ok][0] == "seed matches its commitment"
+    assert next(w for w, ok, _ in report.checks if not ok) == "seed matches its commitment"
 
 
 def test_verify_before_the_draw_says_so(sold_raffle):
