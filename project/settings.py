@@ -276,6 +276,9 @@ RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 # Ranges up to this size are generated while the raffle is created; larger ones by a task.
 RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
+# Sales close at each raffle's cut-off even without it (reservations check the clock); this
+# job publishes the sold list promptly.
+PERIODIC_COMMANDS.append(("close_sales", 60))
 
 # --- Limits a hostile buyer runs into (enforced by the raffles services: bot, API, admin) ------
 # Payment proofs one order accepts (each operator rejection restarts the clock once).
