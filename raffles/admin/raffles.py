@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -23,6 +23,7 @@ from django.utils.timezone import localtime
 
 from project.files import spreadsheet_cell
 from raffles import selectors, services
+from raffles.admin.draw import RUN_DRAW_PERMISSION, PrizeInline, draw_proof, run_draw_view
 from raffles.errors import RaffleError
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
@@ -39,13 +40,36 @@ CREATE_FIELDS = [
     "reservation_ttl_minutes",
     "payment_instructions",
     "draw_at",
+    "sales_cutoff_minutes",
+    "draw_method",
+    "lottery_name",
+    "lottery_date",
+    "unsold_policy",
 ]
+
+
+# How the raffle is drawn: left out of a submitted form, each keeps its default.
+_DRAW_DEFAULTS = ("sales_cutoff_minutes", "draw_method", "unsold_policy")
 
 
 class RaffleForm(forms.ModelForm):
     class Meta:
         model = Raffle
         fields = CREATE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _DRAW_DEFAULTS:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in _DRAW_DEFAULTS:
+            if name in self.fields and cleaned.get(name) in (None, ""):
+                cleaned[name] = Raffle._meta.get_field(name).get_default()
+                self.instance.__dict__[name] = cleaned[name]
+        return cleaned
 
 
 class RaffleChangeList(ChangeList):
@@ -131,8 +155,10 @@ class RaffleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["is_active"]
     search_fields = ["title"]
-    actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv"]
+    actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv", "run_draw"]
+    inlines = [PrizeInline]
     readonly_fields = [
+        "draw_proof",
         "availability_summary",
         "tickets_ready",
         "history",
@@ -149,6 +175,19 @@ class RaffleAdmin(admin.ModelAdmin):
                     "max_tickets_per_order",
                     "reservation_ttl_minutes",
                     "payment_instructions",
+                ]
+            },
+        ),
+        (
+            "Draw",
+            {
+                "fields": [
+                    "draw_method",
+                    "lottery_name",
+                    "lottery_date",
+                    "unsold_policy",
+                    "sales_cutoff_minutes",
+                    "draw_proof",
                 ]
             },
         ),
@@ -199,6 +238,10 @@ class RaffleAdmin(admin.ModelAdmin):
             f"{sold_pct:.1f}",
         )
 
+    @admin.display(description="Draw and its proof")
+    def draw_proof(self, raffle: Raffle) -> str:
+        return draw_proof(raffle)
+
     @admin.display(description="Availability")
     def availability_summary(self, raffle: Raffle) -> str:
         if raffle.pk is None:
@@ -244,6 +287,10 @@ class RaffleAdmin(admin.ModelAdmin):
             "<tbody>{}</tbody></table>",
             rows or mark_safe('<tr><td colspan="5">No changes recorded.</td></tr>'),
         )
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # Prizes are added once the raffle exists (its page, not the creation form).
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     # --- saving goes through the services -------------------------------------------------------
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -296,6 +343,19 @@ class RaffleAdmin(admin.ModelAdmin):
             "checked for missing numbers",
         )
 
+    @admin.action(description="Run the draw…", permissions=["run_draw"])
+    def run_draw(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse | None:
+        """To the confirmation page: one raffle at a time, never a bulk draw."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one raffle to draw.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:raffles_raffle_run_draw", args=[queryset.get().pk])
+        )
+
+    def has_run_draw_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_DRAW_PERMISSION)
+
     @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
     def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
         return sold_numbers_csv(list(queryset))
@@ -322,12 +382,20 @@ class RaffleAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
+                "<int:raffle_id>/draw/",
+                self.admin_site.admin_view(self.run_draw_view),
+                name="raffles_raffle_run_draw",
+            ),
+            path(
                 "<int:raffle_id>/sold.csv",
                 self.admin_site.admin_view(self.sold_csv_view),
                 name="raffles_raffle_sold_csv",
             ),
             *super().get_urls(),
         ]
+
+    def run_draw_view(self, request: HttpRequest, raffle_id: int) -> HttpResponse:
+        return run_draw_view(self, request, raffle_id)
 
     def sold_csv_view(self, request: HttpRequest, raffle_id: int) -> HttpResponse:
         if not self.has_view_permission(request):
