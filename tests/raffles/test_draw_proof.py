@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -107,6 +108,9 @@ def test_the_readme_worked_example_is_what_the_code_computes():
 
     assert digest == README_SOLD_SHA256
     assert random_winners(seed=seed, sold=sold, sold_sha256=digest, prizes=2) == README_WINNERS
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert seed in readme and digest in readme and seed_commitment(seed) in readme
+    assert "**42**" in readme and "**14**" in readme
 
 
 # Filled from the code once, and copied into the README's worked example.
