@@ -109,3 +109,19 @@ def test_the_committed_spec_documents_both_operations(api):
         "raffles_draw_get",
         "raffles_draw_run",
     }
+
+
+def test_an_order_after_the_close_is_refused_with_sales_closed_and_nothing_held(api):
+    raffle = cut_off(make_raffle(draw_at=timezone.now() + timedelta(days=1)))
+
+    response = api.post_json(
+        "/api/v1/orders", {"raffle_id": raffle.pk, "wa_id": "573001234567", "numbers": [5]}
+    )
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "sales_closed"
+    assert body["extra"]["draw_at"] == raffle.draw_at.isoformat()
+    from raffles.models import Order
+
+    assert not Order.objects.exists()
