@@ -152,6 +152,7 @@ class RaffleAdmin(admin.ModelAdmin):
         "progress",
         "is_active",
         "draw_at",
+        "sales_state",
     ]
     list_filter = ["is_active"]
     search_fields = ["title"]
@@ -199,6 +200,14 @@ class RaffleAdmin(admin.ModelAdmin):
     # --- list: counts per status for the page's raffles in one grouped query ------------------
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RaffleChangeList
+
+    @admin.display(description="Sales")
+    def sales_state(self, raffle: Raffle) -> str:
+        if raffle.drawn_at:
+            return "drawn"
+        if selectors.sales_are_closed(raffle):
+            return "closed"
+        return "open" if raffle.is_active else "—"
 
     @admin.display(description="Price", ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:

@@ -111,3 +111,19 @@ def test_the_run_the_draw_action_opens_the_confirmation_page(client, superuser, 
     )
 
     assert response.status_code == 302 and response["Location"] == draw_url(drawable)
+
+
+def test_the_raffle_list_says_whether_sales_are_open_closed_or_drawn(client, superuser, drawable):
+    from django.contrib import admin as django_admin
+
+    from raffles.admin.raffles import RaffleAdmin
+
+    model_admin = RaffleAdmin(Raffle, django_admin.site)
+
+    assert model_admin.sales_state(drawable) == "open"
+    cut_off(drawable)
+    assert model_admin.sales_state(drawable) == "closed"
+    client.force_login(superuser)
+    client.post(draw_url(drawable), {})
+    drawable.refresh_from_db()
+    assert model_admin.sales_state(drawable) == "drawn"
