@@ -51,6 +51,9 @@ class Dashboard:
     receivers_disabled: list[EventSubscription]
     receivers_failing: list[EventSubscription]
     now: datetime
+    # Notices (the draw's result, winners) for buyers outside the 24-hour window: kept until a
+    # template can carry them, never dropped.
+    waiting_template_count: int = 0
 
     @property
     def stalled_after_words(self) -> str:
@@ -106,6 +109,9 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
             )[:LIST_SIZE]
         ),
         now=now,
+        waiting_template_count=OutboundMessage.objects.filter(
+            status=OutboundStatus.WAITING_TEMPLATE
+        ).count(),
     )
 
 

@@ -21,6 +21,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "id",
         "contact",
         "kind",
+        "notice",
         "status",
         "attempts",
         "last_error_code",
@@ -28,7 +29,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     ]
-    list_filter = ["status", "kind", "last_error_code"]
+    list_filter = ["status", "notice", "kind", "last_error_code"]
     search_fields = ["contact__wa_id", "contact__profile_name", "wa_message_id"]
     list_select_related = ["contact"]
     date_hierarchy = "created_at"

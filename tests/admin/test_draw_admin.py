@@ -127,3 +127,19 @@ def test_the_raffle_list_says_whether_sales_are_open_closed_or_drawn(client, sup
     client.post(draw_url(drawable), {})
     drawable.refresh_from_db()
     assert model_admin.sales_state(drawable) == "drawn"
+
+
+def test_notices_waiting_for_a_template_stay_visible_on_the_landing_page(
+    client, superuser, drawable
+):
+    cut_off(drawable)
+    client.force_login(superuser)
+    client.post(draw_url(drawable), {})  # the buyers never wrote: all outside the window
+
+    page = client.get(reverse("admin:index")).content.decode()
+    listed = client.get(
+        reverse("admin:whatsapp_outboundmessage_changelist") + "?status__exact=waiting_template"
+    )
+
+    assert "5 notices wait for a message template" in page  # 3 results + 2 winners
+    assert listed.status_code == 200 and "Draw result" in listed.content.decode()
