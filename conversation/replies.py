@@ -789,6 +789,9 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.LotteryResultsNotExpected.code: lambda extra, raffle: _(
         "This raffle is drawn at random, not with lottery results."
     ),
+    errors.NoSeedCommitted.code: lambda extra, raffle: _(
+        "This raffle never opened for sale, so it cannot be drawn at random."
+    ),
     errors.DrawSetupLocked.code: lambda extra, raffle: _(
         "How this raffle is drawn cannot change once sales have opened."
     ),

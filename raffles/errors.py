@@ -441,3 +441,16 @@ class DrawSetupLocked(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id, "fields": self.fields}
+
+
+class NoSeedCommitted(RaffleError):
+    """A random draw needs the seed committed when sales opened; this raffle never opened."""
+
+    code = "no_seed_committed"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("This raffle never opened for sale, so it has no committed seed to draw.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}

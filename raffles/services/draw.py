@@ -20,6 +20,7 @@ from raffles.errors import (
     InvalidLotteryResults,
     LotteryResultsNotExpected,
     NoPrizes,
+    NoSeedCommitted,
     NotDrawn,
     OrdersStillPending,
     SalesStillOpen,
@@ -213,9 +214,7 @@ def _check_inputs(raffle: Raffle, results: list[str]) -> None:
             raise LotteryResultsNotExpected()
         if not raffle.seed_commitment:
             # Never opened for sale with this method: there is nothing committed to reveal.
-            raise InvalidLotteryResults(
-                reason="This raffle has no committed seed: it was never opened for sale."
-            )
+            raise NoSeedCommitted(raffle_id=raffle.pk)
     elif not results:
         raise InvalidLotteryResults(reason="Type the lottery's published results, one per prize.")
 

@@ -125,3 +125,16 @@ def test_an_order_after_the_close_is_refused_with_sales_closed_and_nothing_held(
     from raffles.models import Order
 
     assert not Order.objects.exists()
+
+
+def test_the_secret_seed_appears_nowhere_in_the_api_before_the_draw(api, drawable):
+    seed = drawable.draw_seed
+    pages = [
+        api.get(f"/api/v1/raffles/{drawable.pk}"),
+        api.get("/api/v1/raffles"),
+        api.get(url(drawable)),
+        api.get("/api/v1/orders"),
+    ]
+
+    assert all(page.status_code == 200 for page in pages)
+    assert not any(seed in page.content.decode() for page in pages)

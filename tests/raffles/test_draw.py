@@ -405,3 +405,14 @@ def test_a_lottery_draw_needs_its_results(buyer):
 
     with pytest.raises(errors.InvalidLotteryResults):
         run_draw(raffle=raffle)
+
+
+def test_a_random_raffle_that_never_opened_has_no_seed_to_draw_with():
+    raffle = make_raffle(is_active=False, draw_at=timezone.now() + timedelta(days=1))
+    with_prizes(raffle, 1)
+    cut_off(raffle)
+
+    with pytest.raises(errors.NoSeedCommitted):
+        run_draw(raffle=raffle)
+
+    assert not Draw.objects.exists()
