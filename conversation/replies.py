@@ -792,6 +792,9 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.NoSeedCommitted.code: lambda extra, raffle: _(
         "This raffle never opened for sale, so it cannot be drawn at random."
     ),
+    errors.LotteryNotNamed.code: lambda extra, raffle: _(
+        "A raffle drawn with an official lottery must say which lottery and on what date."
+    ),
     errors.DrawSetupLocked.code: lambda extra, raffle: _(
         "How this raffle is drawn cannot change once sales have opened."
     ),

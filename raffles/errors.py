@@ -454,3 +454,16 @@ class NoSeedCommitted(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
+
+
+class LotteryNotNamed(RaffleError):
+    """An official lottery raffle must name its lottery and date."""
+
+    code = "lottery_not_named"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("An official lottery draw needs the lottery's name and date.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}

@@ -243,7 +243,8 @@ class Raffle(models.Model):
                     }
                 )
         self._clean_largest_order()
-        if self.draw_method == DrawMethod.LOTTERY and not (self.lottery_name and self.lottery_date):
+        named = (self.lottery_name or "").strip() and self.lottery_date
+        if self.draw_method == DrawMethod.LOTTERY and not named:
             raise ValidationError(
                 {"lottery_name": _("An official lottery draw needs the lottery's name and date.")}
             )

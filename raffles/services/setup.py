@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from raffles.bounds import check_order_total
-from raffles.errors import DrawSetupLocked, RaffleInUse, RaffleNotReady
+from raffles.errors import DrawSetupLocked, LotteryNotNamed, RaffleInUse, RaffleNotReady
 from raffles.models import (
     ChangeSource,
     DrawMethod,
@@ -220,6 +220,11 @@ def update_raffle(
         before = field_values(locked, plain)
         for name, value in plain.items():
             setattr(locked, name, value)
+        if locked.draw_method == DrawMethod.LOTTERY and not (
+            (locked.lottery_name or "").strip() and locked.lottery_date
+        ):
+            # A conflict with what is stored (a PATCH of one field), not a malformed body.
+            raise LotteryNotNamed(raffle_id=locked.pk)
         # A change of only the price or only the maximum is checked against the stored other.
         _check_largest_order(locked)
         locked.full_clean()

@@ -138,3 +138,48 @@ def test_the_secret_seed_appears_nowhere_in_the_api_before_the_draw(api, drawabl
 
     assert all(page.status_code == 200 for page in pages)
     assert not any(seed in page.content.decode() for page in pages)
+
+
+def test_a_raffle_is_created_with_its_lottery_and_shows_its_draw_setup(api):
+    body = {
+        "title": "Lottery raffle",
+        "ticket_price": "2.00",
+        "max_number": 99,
+        "draw_method": "LOTTERY",
+        "lottery_name": "Lotería de Medellín",
+        "lottery_date": "2026-12-20",
+        "unsold_policy": "NEXT_RESULT",
+        "sales_cutoff_minutes": 30,
+    }
+
+    created = api.post_json("/api/v1/raffles", body)
+    unnamed = api.post_json("/api/v1/raffles", {**body, "lottery_name": " "})
+    as_number = api.post_json("/api/v1/raffles", {**body, "lottery_date": 20261220})
+
+    assert created.status_code == 201, created.content
+    shown = created.json()
+    assert (shown["draw_method"], shown["lottery_date"], shown["unsold_policy"]) == (
+        "LOTTERY",
+        "2026-12-20",
+        "NEXT_RESULT",
+    )
+    assert shown["sales_cutoff_minutes"] == 30 and shown["seed_commitment"] == ""
+    assert unnamed.status_code == as_number.status_code == 422
+
+
+def test_switching_to_a_lottery_without_naming_it_is_refused(api):
+    raffle = make_raffle(is_active=False)
+
+    response = api.patch_json(f"/api/v1/raffles/{raffle.pk}", {"draw_method": "LOTTERY"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "lottery_not_named"
+    raffle.refresh_from_db()
+    assert raffle.draw_method == "RANDOM"
+
+
+def test_the_draw_setup_cannot_change_through_the_api_once_sales_opened(api, drawable):
+    response = api.patch_json(f"/api/v1/raffles/{drawable.pk}", {"unsold_policy": "NEXT_RESULT"})
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "draw_setup_locked"
