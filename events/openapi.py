@@ -120,6 +120,14 @@ _RAFFLE = {
     "reservation_ttl_minutes": None,
     "payment_instructions": "Bank ACME, account 123",
     "draw_at": "2026-12-01T20:00:00+00:00",
+    "sales_cutoff_minutes": 60,
+    "draw_method": "RANDOM",
+    "lottery_name": "",
+    "lottery_date": None,
+    "unsold_policy": "HOUSE_KEEPS",
+    "seed_commitment": "613d0c0340edbb5959bfd15512e808f02914cae084acf5d65320b1dbd649db14",
+    "sales_closed_at": None,
+    "drawn_at": None,
     "created_at": "2026-11-01T09:00:00+00:00",
     "updated_at": "2026-11-01T09:00:00+00:00",
 }
@@ -156,7 +164,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     EventType.RAFFLE_SOLD_OUT: {**_RAFFLE, "updated_at": _AT},
     EventType.RAFFLE_DRAWN: {
-        "raffle": {**_RAFFLE, "updated_at": _AT},
+        "raffle": {
+            **_RAFFLE,
+            "sales_closed_at": "2026-12-01T19:00:00+00:00",
+            "drawn_at": "2026-12-01T20:05:00+00:00",
+            "updated_at": _AT,
+        },
         "draw": {
             "raffle_id": _RAFFLE["id"],
             "method": "RANDOM",
@@ -170,7 +183,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             "closing_sold_sha256": _SOLD_SHA256,
             "closing_sold_count": 6,
             "drawn": True,
-            "drawn_at": _AT,
+            "drawn_at": "2026-12-01T20:05:00+00:00",
             "seed": "5f2b9c1d0e4a7b3c6d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e",
             "sold_sha256": _SOLD_SHA256,
             "sold_count": 6,
