@@ -229,6 +229,16 @@ def test_a_131047_with_no_template_leaves_the_notice_needing_one(graph):
     assert len(graph.message_posts()) == 1
 
 
+def test_a_template_meta_no_longer_has_is_reported_not_retried(graph):
+    registry("payment_confirmed", "en_US", PAID_BODY_EN)  # deleted at Meta since the last sync
+
+    row = send(buyer(wrote_hours_ago=30), paid_notice())
+
+    assert row.status == OutboundStatus.NEEDS_TEMPLATE
+    assert row.last_error_code == "template_refused"
+    assert "132001" in row.last_error
+
+
 # --- parameters -------------------------------------------------------------------------------
 def test_a_parameter_count_mismatch_is_caught_before_sending(graph):
     body = "Hi {{1}}, order #{{2}} is paid."  # two parameters; the mapping gives four

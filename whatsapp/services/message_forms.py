@@ -44,6 +44,11 @@ __all__ = [
 
 # Meta's "re-engagement message": a free-form send outside the 24-hour window.
 RE_ENGAGEMENT_CODE = "131047"
+# Meta's answers to a template send that only a change to the template can fix: parameter
+# mismatch, missing template or translation, format mismatch, paused, disabled.
+TEMPLATE_REFUSED_CODES = frozenset(
+    {"132000", "132001", "132005", "132007", "132012", "132015", "132016"}
+)
 # The window is judged a little short: a message decided at 23h59 may reach Meta after 24h.
 WINDOW_MARGIN = timedelta(minutes=5)
 # Meta refuses a text parameter that is empty, has a newline or tab, or over 4 spaces in a row.
@@ -113,7 +118,7 @@ def send(graph: GraphClient, outbound: OutboundMessage) -> SendResult:
         raise form.problem
     assert form.payload is not None
     try:
-        result = graph.send(form.payload)
+        result = _send_form(graph, form)
     except PermanentGraphError as error:
         if error.code != RE_ENGAGEMENT_CODE or form.kind != "free_form" or not outbound.notice_kind:
             raise
@@ -127,10 +132,26 @@ def send(graph: GraphClient, outbound: OutboundMessage) -> SendResult:
                 code=form.problem.code,
             ) from error
         assert form.payload is not None
-        result = graph.send(form.payload)
+        result = _send_form(graph, form)
     if form.template is not None:
         _note_template(outbound, form.template)
     return result
+
+
+def _send_form(graph: GraphClient, form: Form) -> SendResult:
+    assert form.payload is not None
+    try:
+        return graph.send(form.payload)
+    except PermanentGraphError as error:
+        if form.template is None or error.code not in TEMPLATE_REFUSED_CODES:
+            raise
+        # The registry was out of date (deleted, paused, changed at Meta): an operator fixes
+        # the template and syncs; retrying as it is cannot help.
+        raise NeedsTemplate(
+            f"Meta refused template {form.template.name} ({form.template.language}): "
+            f"{error.code} {error}",
+            code="template_refused",
+        ) from error
 
 
 def _note_template(outbound: OutboundMessage, template: MessageTemplate) -> None:
