@@ -542,3 +542,31 @@ def test_an_announcement_to_10000_buyers_outside_the_window_is_queued_set_based(
     [sent] = graph.sent()
     assert sent["type"] == "template" and sent["to"] == first.contact.wa_id
     assert sent["template"]["components"][0]["parameters"][0]["text"] == first.contact.profile_name
+
+
+# --- the admin: mapping and the buyer's language --------------------------------------------
+def test_the_notice_mapping_is_edited_in_the_admin_and_checked(admin_client):
+    url = "/admin/whatsapp/noticetemplate/add/"
+    form = {"notice_kind": "winner", "language": "es", "template_name": "ganador"}
+
+    refused = admin_client.post(url, {**form, "parameters": '"buyer_name"'})
+    unknown = admin_client.post(url, {**form, "notice_kind": "lottery", "parameters": "[]"})
+    saved = admin_client.post(url, {**form, "parameters": '["buyer_name", "prize"]'})
+
+    assert refused.status_code == unknown.status_code == 200  # the form again, with the error
+    assert saved.status_code == 302
+    [row] = NoticeTemplate.objects.all()
+    assert (row.notice_kind, row.language, row.parameters) == (
+        "winner",
+        "es",
+        ["buyer_name", "prize"],
+    )
+
+
+def test_the_contact_page_offers_the_buyers_language(admin_client):
+    contact = buyer(wrote_hours_ago=1)
+
+    page = admin_client.get(f"/admin/whatsapp/contact/{contact.pk}/change/").content.decode()
+
+    assert 'name="language"' in page
+    assert 'name="wa_id"' not in page  # the rest stays read-only
