@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from project.auth import staff_token
 from project.errors import register_exception_handlers
+from project.json_body import ObjectBodyParser
 
 
 class BackofficeAPI(NinjaAPI):
@@ -32,6 +33,7 @@ api = BackofficeAPI(
     ),
     urls_namespace="api-v1",
     auth=staff_token,
+    parser=ObjectBodyParser(),
 )
 register_exception_handlers(api)
 
