@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Schema
@@ -23,8 +23,6 @@ from raffles.compat.representation import dump
 from raffles.models import Order, OrderStatus, Raffle
 from raffles.schemas import AvailabilityOut, CancelIn, ConfirmIn, OrderOut
 from raffles.selectors import availability_data, filter_orders, orders_for_output, with_details
-
-SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 
 class RequiredPerms(permissions.BasePermission):
@@ -47,7 +45,7 @@ class CompatOrderFilters(Schema):
     contact: ObjectId | None = Field(None, description="Contact (buyer) id.")
 
 
-def _query(schema: type[SchemaT], request: Request) -> SchemaT:
+def _query[SchemaT: BaseModel](schema: type[SchemaT], request: Request) -> SchemaT:
     """The query parameters `schema` knows, validated like a Ninja `Query[schema]` (a repeated
     parameter counts with its last value); 422 with the same error body otherwise."""
     names = {field.alias or name for name, field in schema.model_fields.items()}
@@ -61,7 +59,7 @@ def _query(schema: type[SchemaT], request: Request) -> SchemaT:
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _body(schema: type[SchemaT], request: Request) -> SchemaT:
+def _body[SchemaT: BaseModel](schema: type[SchemaT], request: Request) -> SchemaT:
     """The body validated by the /api/v1/ schema: a JSON object, or no body at all (`{}`).
 
     One documented difference from /api/v1/: older workflows post form fields, so a form body
