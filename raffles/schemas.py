@@ -219,7 +219,7 @@ class OrderOut(Schema):
     numbers: list[int]
     unit_price: UnitPriceOut
     total_amount: TotalOut
-    currency: str
+    currency: str = Field(description="ISO 4217 code, the raffle's when the order was made.")
     buyer: BuyerOut
     expires_at: Timestamp | None = Field(
         description="Payment deadline; null when paid, closed, or while a proof is reviewed."
@@ -235,10 +235,6 @@ class OrderOut(Schema):
     @staticmethod
     def resolve_raffle_title(obj: Any) -> str:
         return obj.raffle.title
-
-    @staticmethod
-    def resolve_currency(obj: Any) -> str:
-        return obj.raffle.currency
 
     @staticmethod
     def resolve_buyer(obj: Any) -> Any:

@@ -260,6 +260,7 @@ def _create_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, no
                 contact=contact,
                 qty=qty,
                 unit_price=raffle.ticket_price,
+                currency=raffle.currency,
                 total_amount=raffle.ticket_price * qty,
                 status=status,
                 expires_at=now + raffle.ttl,
