@@ -396,7 +396,6 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
 
 
 def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage:
-    raffle = order.raffle
     return say(
         _(
             "I'm waiting for a photo or PDF of your transfer for order #%(id)s "
