@@ -16,9 +16,10 @@ class BackofficeAPI(NinjaAPI):
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # type: ignore[override]
         from events.openapi import document_events
+        from project.spec import polish
 
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return document_events(schema)
+        return polish(document_events(schema))
 
 
 api = BackofficeAPI(
