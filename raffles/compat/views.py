@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Schema
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import BaseModel
@@ -15,13 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from project.api_types import ObjectId
 from project.json_body import parse_json_object
 from project.pagination import PageParams, forbid_unknown_query, paginate
 from raffles import services
 from raffles.compat.representation import dump
 from raffles.models import Order, OrderStatus, Raffle
-from raffles.schemas import AvailabilityOut, CancelIn, ConfirmIn, OrderOut
+from raffles.schemas import AvailabilityOut, CancelIn, ConfirmIn, OrderFilters, OrderOut
 from raffles.selectors import availability_data, filter_orders, orders_for_output, with_details
 
 
@@ -35,14 +33,6 @@ class RequiredPerms(permissions.BasePermission):
 
 
 STAFF_WITH_PERMS = [permissions.IsAdminUser, RequiredPerms]
-
-
-class CompatOrderFilters(Schema):
-    """The filters the original list took; validated as /api/v1/orders validates them."""
-
-    status: OrderStatus | None = None
-    raffle: ObjectId | None = Field(None, description="Raffle id.")
-    contact: ObjectId | None = Field(None, description="Contact (buyer) id.")
 
 
 def _query[SchemaT: BaseModel](schema: type[SchemaT], request: Request) -> SchemaT:
@@ -91,7 +81,8 @@ def _located(where: str, exc: PydanticValidationError, *param: str) -> list[dict
 class OrderList(APIView):
     """GET /api/orders?status=PENDING_PAYMENT&raffle=&contact=&page=&page_size=
 
-    Validated and paged as GET /api/v1/orders: an unknown parameter or a page size above the
+    The filters of GET /api/v1/orders (`updated_after` and the others too), validated and paged
+    as there: an unknown parameter or a page size above the
     maximum is a 422, a page past the end is an empty page."""
 
     permission_classes = STAFF_WITH_PERMS
@@ -101,7 +92,7 @@ class OrderList(APIView):
         return orders_for_output().order_by("-id")
 
     def get(self, request: Request) -> Response:
-        filters = _query(CompatOrderFilters, request)
+        filters = _query(OrderFilters, request)
         page = _query(PageParams, request)
         forbid_unknown_query(request, filters, page)
         orders = filter_orders(self.orders(), **filters.model_dump())
