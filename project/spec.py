@@ -95,11 +95,9 @@ def _optional_body_as_object(operation: dict[str, Any]) -> None:
 
 def _request_refs(operation: dict[str, Any]) -> set[str]:
     body = operation.get("requestBody") or {}
-    refs = set()
+    refs: set[str] = set()
     for media in body.get("content", {}).values():
-        ref = media.get("schema", {}).get("$ref", "")
-        if ref.startswith(REF_PREFIX):
-            refs.add(ref.removeprefix(REF_PREFIX))
+        refs |= _refs_in(media.get("schema", {}))  # a union body names each branch
     return refs
 
 

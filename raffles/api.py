@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Status
+from ninja import Body, Query, Router, Status
 
 from project.api_types import ObjectId
 from project.auth import require_perm
@@ -219,7 +219,7 @@ def list_orders(
     ),
     openapi_extra=POST_EXTRA,
 )
-def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
+def create_order(request: HttpRequest, body: Body[OrderCreateIn]) -> Status:
     require_perm(request, "raffles.add_order")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
@@ -227,8 +227,8 @@ def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
         raffle=raffle,
         wa_id=body.wa_id,
         name=body.name,
-        numbers=body.numbers,
-        qty=body.qty,
+        numbers=getattr(body, "numbers", None),
+        qty=getattr(body, "qty", None),
         by=request.auth,
     )
     return Status(201, order_output(request, order.pk))

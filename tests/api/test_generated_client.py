@@ -130,7 +130,7 @@ def test_every_operation_through_the_generated_client(client):
     chosen = ok(
         create(
             client=client,
-            body=model("OrderCreateIn")(raffle_id=raffle.id, wa_id="5491100000001", numbers=[3]),
+            body=model("OrderByNumbersIn")(raffle_id=raffle.id, wa_id="5491100000001", numbers=[3]),
         ),
         201,
         "OrderOut",
@@ -138,7 +138,7 @@ def test_every_operation_through_the_generated_client(client):
     drawn = ok(
         create(
             client=client,
-            body=model("OrderCreateIn")(raffle_id=raffle.id, wa_id="5491100000002", qty=2),
+            body=model("OrderByQtyIn")(raffle_id=raffle.id, wa_id="5491100000002", qty=2),
             idempotency_key=uuid.uuid4().hex,
         ),
         201,
@@ -147,7 +147,7 @@ def test_every_operation_through_the_generated_client(client):
     third = ok(
         create(
             client=client,
-            body=model("OrderCreateIn")(
+            body=model("OrderByNumbersIn")(
                 raffle_id=raffle.id, wa_id="5491100000003", name="Ana", numbers=[9]
             ),
         ),
