@@ -5,7 +5,9 @@ links must not grow page after page."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -66,3 +68,39 @@ def test_next_and_previous_carry_each_parameter_once_with_its_last_value(api, ma
     assert body["previous"] == (
         f"http://testserver{path}?page_size=1&status=PENDING_PAYMENT&page=1"
     )
+
+
+WORKFLOW = Path(__file__).resolve().parents[2] / "openapi" / "n8n-example-workflow.json"
+
+
+def _node(name: str) -> dict:
+    nodes = json.loads(WORKFLOW.read_text())["nodes"]
+    return next(node for node in nodes if node["name"] == name)
+
+
+def test_the_example_workflow_pages_by_next_url_and_its_settings_walk_every_order(
+    api, pending_orders
+):
+    node = _node("List pending-payment orders")["parameters"]
+    pagination = node["options"]["pagination"]["pagination"]
+    params = {p["name"]: p["value"] for p in node["queryParameters"]["parameters"]}
+    # The node's values, its n8n expression evaluated, and one order a page to walk far.
+    assert params["updated_after"].startswith("={{ $now.minus(")
+    params["updated_after"] = (datetime.now(UTC) - timedelta(days=30)).isoformat()
+    params["page_size"] = "1"
+
+    ids, _ = walk_like_n8n(api, node["url"].split("}}", 1)[1], params)
+
+    assert pagination["paginationMode"] == "responseContainsNextURL"
+    assert pagination["nextURL"] == "={{ $response.body.next }}"
+    assert "maxRequests" not in pagination  # no silent cut after some pages
+    assert sorted(ids) == sorted(pending_orders)
+
+
+def test_the_example_confirm_step_sends_the_same_key_and_body_in_every_execution():
+    confirm = _node("Confirm payment")["parameters"]
+    key = next(h["value"] for h in confirm["headerParameters"]["parameters"])
+
+    assert "$json.id" in key
+    assert "$execution" not in key + confirm["jsonBody"]
+    assert "$now" not in key + confirm["jsonBody"]

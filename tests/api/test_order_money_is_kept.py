@@ -3,11 +3,13 @@ orders cannot change its price or currency (409 `price_locked`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 from raffles import services
 from raffles.errors import PriceLocked
@@ -94,3 +96,39 @@ def test_the_migration_gives_existing_orders_their_raffles_currency(transactiona
 
     assert list(Order.objects.values_list("currency", flat=True)) == ["ARS"]
     assert Raffle.objects.get(pk=raffle.pk).currency == "ARS"
+
+
+# --- Confirming: every status, as the operation's description says ------------------------------
+
+
+def test_confirming_an_expired_order_retakes_its_numbers(api, order):
+    from raffles.services.expiry import expire_orders
+
+    assert expire_orders(order_ids=[order.pk], now=timezone.now() + timedelta(days=30))
+
+    response = api.post_json(f"/api/v1/orders/{order.pk}/confirm-payment")
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["numbers"]) == ("PAID", [7, 8])
+
+
+def test_confirming_an_expired_order_whose_number_was_taken_is_numbers_lost(api, order, make_order):
+    from raffles.services.expiry import expire_orders
+
+    assert expire_orders(order_ids=[order.pk], now=timezone.now() + timedelta(days=30))
+    make_order(numbers=[8])
+
+    response = api.post_json(f"/api/v1/orders/{order.pk}/confirm-payment")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "numbers_lost"
+    assert response.json()["extra"]["numbers"] == [8]
+
+
+def test_confirming_a_draft_order_is_order_not_pending(api, order):
+    Order.objects.filter(pk=order.pk).update(status="DRAFT")
+
+    response = api.post_json(f"/api/v1/orders/{order.pk}/confirm-payment")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "order_not_pending"
