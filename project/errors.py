@@ -190,10 +190,21 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
 
 def _drf_errors(exc: Any, where: str) -> dict[str, Any]:
     detail = exc.detail
+    # `type` as the Ninja API gives it: DRF's own error code (e.g. `invalid`, `required`).
     if isinstance(detail, dict):
         return {
             "errors": [
-                {"loc": [where, k], "msg": str(v[0] if v else "")} for k, v in detail.items()
+                {
+                    "loc": [where, k],
+                    "msg": str(v[0] if v else ""),
+                    "type": str(getattr(v[0], "code", "invalid") if v else "invalid"),
+                }
+                for k, v in detail.items()
             ]
         }
-    return {"errors": [{"loc": [where], "msg": str(m)} for m in detail]}
+    return {
+        "errors": [
+            {"loc": [where], "msg": str(m), "type": str(getattr(m, "code", "invalid"))}
+            for m in detail
+        ]
+    }
