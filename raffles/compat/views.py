@@ -124,6 +124,7 @@ class ConfirmPayment(APIView):
     required_perms = ("raffles.confirm_payment",)
 
     def post(self, request: Request, order_id: int) -> Response:
+        forbid_unknown_query(request)
         body = _body(ConfirmIn, request)
         order = get_object_or_404(Order, pk=order_id)
         services.confirm_payment(
@@ -142,6 +143,7 @@ class CancelOrder(APIView):
     required_perms = ("raffles.cancel_order",)
 
     def post(self, request: Request, order_id: int) -> Response:
+        forbid_unknown_query(request)
         body = _body(CancelIn, request)
         order = get_object_or_404(Order, pk=order_id)
         services.cancel_order(order=order, by=request.user, reason=body.reason)

@@ -248,3 +248,14 @@ def test_drf_form_bodies_are_held_to_the_same_fields(drf, order):
 
     assert response.status_code == 422
     assert response.json()["extra"]["errors"][0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize("action", ["confirm-payment", "cancel"])
+def test_drf_posts_refuse_unknown_query_parameters_as_v1_does(drf, api, order, action):
+    old = drf.post_json(f"/api/orders/{order.pk}/{action}?bogus=1", {})
+    new = api.post_json(f"/api/v1/orders/{order.pk}/{action}?bogus=1", {})
+
+    assert old.status_code == new.status_code == 422
+    assert old.json() == new.json()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT

@@ -135,3 +135,10 @@ def test_the_confirm_description_lists_every_status_and_its_outcome():
     ]:
         line = next(line for line in text.splitlines() if f"`{status}`" in line)
         assert outcome in line, (status, line)
+
+
+def test_the_served_spec_is_the_committed_one(client):
+    served = client.get("/api/v1/openapi.json")
+
+    assert served.status_code == 200
+    assert served.json() == SPEC
