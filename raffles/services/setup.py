@@ -209,7 +209,11 @@ def update_raffle(
     Price and currency are locked once the raffle has an order (PriceLocked): every order
     keeps what its buyer was told, and buyers of one raffle pay alike."""
     plain = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
-    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
+    # A change of price or currency locks the row FOR UPDATE, which waits for every order being
+    # created (they hold it FOR KEY SHARE, see reservations._current) so none slips past the
+    # check; other changes need only FOR NO KEY UPDATE and never wait for buyers.
+    rows = Raffle.objects.select_for_update(no_key=not any(f in plain for f in MONEY_FIELDS))
+    locked = rows.get(pk=raffle.pk)
     if plain:
         before = field_values(locked, plain)
         _check_price_unlocked(locked, plain)
