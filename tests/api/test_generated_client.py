@@ -16,6 +16,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from django.core.files.base import ContentFile
 from model_bakery import baker
@@ -74,7 +75,10 @@ def client(gen, transactional_db, live_server, settings) -> Any:
     user = baker.make("auth.User", is_staff=True, is_superuser=True, is_active=True)
     token = Token.objects.create(user=user)
     with gen.AuthenticatedClient(
-        base_url=live_server.url, token=token.key, raise_on_unexpected_status=True
+        base_url=live_server.url,
+        token=token.key,
+        raise_on_unexpected_status=True,
+        timeout=httpx.Timeout(60.0),  # httpx's 5 s default is too short on a loaded CI machine
     ) as authenticated:
         yield authenticated
 
