@@ -378,7 +378,11 @@ from project.jazzmin import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402, F
 
 # --- Internal API (/api/v1/ Ninja, /api/ DRF compatibility) ---------------------------------------
 # POSTs with an Idempotency-Key replay their first response (for n8n retries).
-MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
+MIDDLEWARE = [
+    *MIDDLEWARE,
+    "project.api_errors.ApiJsonErrorsMiddleware",
+    "project.idempotency.IdempotencyMiddleware",
+]
 # `project` before `ninja`, so `manage.py export_openapi_schema` is ours (sorted, with --check).
 INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
@@ -392,7 +396,7 @@ if DATABASES["default"]["ENGINE"] == "project.sqlite":
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["project.auth.DrfStaffToken"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
