@@ -42,6 +42,11 @@ def render_payload(
     interactive = payload.get("interactive") or {}
     action = interactive.get("action") or {}
     lines = [str((interactive.get("body") or {}).get("text", ""))]
+    # Header and footer are what the buyer reads too (the footer in small grey type).
+    if (interactive.get("header") or {}).get("text"):
+        lines.insert(0, str(interactive["header"]["text"]))
+    if (interactive.get("footer") or {}).get("text"):
+        lines.append(str(interactive["footer"]["text"]))
     found: list[Choice] = []
 
     def shown(choice: Choice, detail: str = "") -> str:
