@@ -11,6 +11,9 @@ alone, saying so: the buyer can always go on choosing numbers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict
 from functools import partial
 from typing import Any
@@ -28,16 +31,30 @@ from whatsapp.outgoing import Button, ButtonsMessage, ImageMessage, OutgoingMess
 from whatsapp.services.outbox import queue_message
 from whatsapp.services.uploads import media_id_for
 
-__all__ = ["request_board", "send_board", "send_board_now"]
+__all__ = ["request_board", "send_board", "send_board_now", "sending_boards_inline"]
 
 logger = logging.getLogger(__name__)
+
+
+# Set by `sending_boards_inline()`: the `chat` command has no task worker, so it sends the
+# picture itself, right after the turn commits.
+_inline: ContextVar[bool] = ContextVar("board_inline", default=False)
+
+
+@contextmanager
+def sending_boards_inline() -> Iterator[None]:
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
 
 
 def request_board(*, contact: Contact, raffle_id: int, then: OutgoingMessage) -> None:
     """Send the board of `raffle_id`, then `then`, once the caller's transaction commits."""
     transaction.on_commit(
         partial(
-            _enqueue_board,
+            send_board_now if _inline.get() else _enqueue_board,
             contact_id=contact.pk,
             raffle_id=raffle_id,
             then=_stored(then),

@@ -174,3 +174,20 @@ def test_the_request_runs_as_a_task_after_commit_with_json_arguments(
     assert [row.kind for row in rows] == ["image", "buttons"]
     assert rows[1].payload == question.graph_payload(contact.wa_id)
     assert send_board.name.endswith("send_board")
+
+
+def test_the_chat_command_shows_the_board_then_the_question(
+    monkeypatch, bot_settings, transactional_db
+):
+    import io
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("hi\n3\n"))
+    out = io.StringIO()
+
+    call_command("chat", "--demo", stdout=out)
+
+    output = out.getvalue()
+    assert "(3) See the board" in output
+    assert output.index("[image]") < output.index("Pick yours from the board")
