@@ -140,6 +140,17 @@ def _font(size: int, *, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(font_roboto.RobotoBold if bold else font_roboto.Roboto, size)
 
 
+@cache
+def _label_font(size: int, *, digits: int, room: int) -> ImageFont.FreeTypeFont:
+    """The bold font at `size`, smaller if need be so a label of `digits` fits `room` pixels
+    (a 1,000-number raffle may run from 5000 to 5999, or higher)."""
+    font = _font(size, bold=True)
+    while size > 8 and font.getlength("0" * digits) > room:
+        size -= 1
+        font = _font(size, bold=True)
+    return font
+
+
 def _header_height(lines: int) -> int:
     # title 56 + the lines 36 each + "updated" 32 + legend 60
     return MARGIN + 56 + 36 * lines + 32 + 60 + 16
@@ -249,7 +260,7 @@ def _draw_cells(
     image: Image.Image, draw: ImageDraw.ImageDraw, layout: BoardLayout, snapshot: BoardSnapshot
 ) -> None:
     width = len(str(snapshot.max_number))
-    font = _font(30 if snapshot.size <= 100 else 21, bold=True)
+    font = _label_font(30 if snapshot.size <= 100 else 21, digits=width, room=layout.cell_w - 10)
     if layout.label_h:
         label_font = _font(20, bold=True)
         for block in range(-(-snapshot.size // 100)):
