@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from PIL import Image
+from PIL import Image, ImageChops
 
 from raffles.board_picture import STRIKE, STYLE, CellState
 from raffles.errors import BoardNotReady, BoardTooLarge
@@ -146,3 +146,28 @@ def test_a_raffle_still_generating_its_numbers_has_no_board_yet(raffle):
 
     with pytest.raises(BoardNotReady):
         board_for(raffle=raffle)
+
+
+def test_four_digit_numbers_stay_inside_their_cells(buyer):
+    raffle = make_raffle(min_number=5000, max_number=5999)
+
+    board = board_for(raffle=raffle)
+
+    image = Image.open(io.BytesIO(board.png)).convert("RGB")
+    for number in (5000, 5555, 5888, 5999):
+        x0, y0, x1, y1 = board.layout.cell_box(number)
+        inside = image.crop((x0 + 1, y0 + 1, x1, y1))  # the cell without its grid lines
+        blank = Image.new("RGB", inside.size, STYLE[CellState.FREE].fill)
+        left, _, right, _ = ImageChops.difference(inside, blank).getbbox()
+        # The digits' ink keeps clear of both edges.
+        assert left >= 2 and right <= inside.width - 2, (number, left, right, inside.width)
+
+
+def test_a_partial_last_block_is_drawn(buyer):
+    raffle = make_raffle(min_number=1, max_number=150)
+    sell(raffle, [150], buyer)
+
+    board = board_for(raffle=raffle)
+
+    assert pixel(board, 150, "strike") == STRIKE
+    assert pixel(board, 101, "corner") == STYLE[CellState.FREE].fill
