@@ -237,6 +237,42 @@ PERIODIC_COMMANDS: list[tuple[str, int]] = []
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
+# The WhatsApp Business Account (WABA) whose message templates `sync_message_templates` reads.
+WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
+# Notices sent outside the 24-hour window go as these approved templates: the template name
+# (the same name in every language, as WhatsApp Manager creates them) and the notice values
+# for {{1}}, {{2}}... in order. Rows under "Notice templates" in the admin override a kind
+# (per language). `buyer_name` is the contact's WhatsApp profile name.
+WHATSAPP_NOTICE_TEMPLATES: dict[str, dict[str, object]] = {
+    "payment_confirmed": {
+        "template": "payment_confirmed",
+        "parameters": ["buyer_name", "order", "raffle", "numbers"],
+    },
+    "proof_rejected": {
+        "template": "proof_rejected",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "order_cancelled": {
+        "template": "order_cancelled",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "reservation_expired": {
+        "template": "reservation_expired",
+        "parameters": ["buyer_name", "raffle"],
+    },
+    "payment_reminder": {
+        "template": "payment_reminder",
+        "parameters": ["buyer_name", "order", "raffle", "total", "deadline"],
+    },
+    "draw_result": {
+        "template": "draw_result",
+        "parameters": ["buyer_name", "raffle", "winning_number"],
+    },
+    "winner": {
+        "template": "winner",
+        "parameters": ["buyer_name", "raffle", "winning_number", "prize"],
+    },
+}
 # The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 # The only hosts the access token is sent to when downloading media, over https: Meta's Graph

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('whatsapp', '0003_media_downloaded_only_when_asked'),
+        ('whatsapp', '0004_message_templates_and_notice_forms'),
     ]
 
     operations = [
