@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from raffles.models import OrderStatus
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
+    ImageMessage,
     ListMessage,
     ListRow,
     ListSection,
@@ -193,8 +195,10 @@ def menu(
     )
 
 
-def choose_mode(*, raffle: Any, left: int, prefix: str = "") -> ButtonsMessage:
-    return _buttons(
+def choose_mode(*, raffle: Any, left: int, prefix: str = "", board: bool = False) -> ButtonsMessage:
+    """The raffle card. With `board` (raffles small enough for a board picture), its third
+    button shows the board; "My tickets" moves to the footer as a word to type."""
+    message = _buttons(
         join(
             prefix,
             raffle_summary(raffle, left),
@@ -203,9 +207,51 @@ def choose_mode(*, raffle: Any, left: int, prefix: str = "") -> ButtonsMessage:
         [
             (tap_id(Action.MODE, "pick", raffle.pk), _("Pick my numbers")),
             (tap_id(Action.MODE, "random", raffle.pk), _("Random numbers")),
+            board_button(raffle) if board else (tap_id(Action.MINE), _("My tickets")),
+        ],
+    )
+    if board:
+        message = replace(message, footer=clip(_("Your orders: write MY TICKETS"), 60))
+    return message
+
+
+# --- the board picture -----------------------------------------------------------------------
+def board_button(raffle: Any) -> tuple[str, str]:
+    return tap_id(Action.BOARD, raffle.pk), _("See the board")
+
+
+def board_caption(*, raffle: Any) -> str:
+    return clip_block(
+        _(
+            "*%(title)s*: white numbers are free, yellow ones reserved, and grey struck-through "
+            "ones sold."
+        )
+        % {"title": raffle.title},
+        1024,
+    )
+
+
+def after_board(*, raffle: Any, left: int) -> ButtonsMessage:
+    """What follows the board picture: how the buyer wants their numbers."""
+    return _buttons(
+        join(
+            ngettext(
+                "%(left)d number left. Pick yours from the board, or get random ones?",
+                "%(left)d numbers left. Pick yours from the board, or get random ones?",
+                left,
+            )
+            % {"left": left},
+        ),
+        [
+            (tap_id(Action.MODE, "pick", raffle.pk), _("Pick my numbers")),
+            (tap_id(Action.MODE, "random", raffle.pk), _("Random numbers")),
             (tap_id(Action.MINE), _("My tickets")),
         ],
     )
+
+
+def board_unavailable() -> str:
+    return _("Sorry, the board picture could not be sent right now.")
 
 
 def live_order_offer(*, order: Any, prefix: str = "") -> ButtonsMessage:
@@ -641,6 +687,12 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.TooManyNumbersHeld.code: lambda extra, raffle: too_many_numbers(
         most=int(extra["limit"])
     ),
+    errors.BoardTooLarge.code: lambda extra, raffle: _(
+        "That raffle has too many numbers for a board picture."
+    ),
+    errors.BoardNotReady.code: lambda extra, raffle: _(
+        "That raffle's board is not ready yet. Please try again in a moment."
+    ),
 }
 
 
@@ -693,11 +745,11 @@ def prefixed(message: OutgoingMessage, prefix: str) -> OutgoingMessage:
         return message
     if isinstance(message, TextMessage):
         return TextMessage(body=join(prefix, message.body, limit=_TEXT_LIMIT))
-    if isinstance(message, ButtonsMessage):
-        return ButtonsMessage(body=join(prefix, message.body), buttons=message.buttons)
-    return ListMessage(
-        body=join(prefix, message.body), button=message.button, sections=message.sections
-    )
+    if isinstance(message, ButtonsMessage | ListMessage):
+        return replace(message, body=join(prefix, message.body))
+    if isinstance(message, ImageMessage):
+        return replace(message, caption=clip_block(join(prefix, message.caption), 1024))
+    raise TypeError(f"cannot prefix a {type(message).__name__}")
 
 
 # --- operator and system changes ---------------------------------------------------------------

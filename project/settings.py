@@ -283,6 +283,9 @@ WHATSAPP_MEDIA_HOSTS = env.list(
 # Attempts after which a media download is given up (each periodic retry makes up to three);
 # the buyer is then told the file could not be fetched.
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=9)
+# Days Meta keeps a media file we uploaded (the board picture) usable by its id; it is uploaded
+# again once that has passed.
+WHATSAPP_UPLOADED_MEDIA_DAYS = env.float("WHATSAPP_UPLOADED_MEDIA_DAYS", default=30.0)
 # Hours a downloaded file nobody took (no payment proof) is kept before housekeeping deletes it.
 WHATSAPP_MEDIA_UNCLAIMED_HOURS = env.int("WHATSAPP_MEDIA_UNCLAIMED_HOURS", default=24)
 PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
@@ -311,6 +314,9 @@ RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 # Ranges up to this size are generated while the raffle is created; larger ones by a task.
 RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
+# The board picture (raffles up to 1,000 numbers) is redrawn after a number changes, but at most
+# once every this many seconds while numbers keep selling.
+BOARD_MIN_RENDER_SECONDS = env.float("BOARD_MIN_RENDER_SECONDS", default=5.0)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
 
 # --- Limits a hostile buyer runs into (enforced by the raffles services: bot, API, admin) ------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Body, Query, Router, Status
 
@@ -34,6 +34,7 @@ from raffles.schemas import (
     TicketFilters,
     TicketOut,
 )
+from raffles.services.board import board_for
 
 raffles_router = Router(tags=["raffles"])
 orders_router = Router(tags=["orders"])
@@ -176,6 +177,42 @@ def raffle_tickets(
         return list(items)
 
     return paginate(request, tickets, page, shape)
+
+
+@raffles_router.get(
+    "/{raffle_id}/board.png",
+    response={200: None, **error_responses(401, 403, 404, 409, 422)},
+    operation_id="raffles_board_png",
+    summary="The raffle's board picture",
+    description=(
+        "A PNG of every number (free, reserved, sold and struck through) under the raffle's "
+        "title, price and draw date, for raffles of up to 1,000 numbers (larger ones: 422 "
+        "`board_too_large`). Redrawn after a number changes, at most once every "
+        "`BOARD_MIN_RENDER_SECONDS`; the `ETag` changes with what the picture shows."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The board picture.",
+                "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                "headers": {
+                    "ETag": {
+                        "description": "The version of the board the picture shows.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            }
+        }
+    },
+)
+def raffle_board_png(request: HttpRequest, raffle_id: ObjectId) -> HttpResponse:
+    require_perm(request, "raffles.view_raffle")
+    forbid_unknown_query(request)
+    board = board_for(raffle=get_object_or_404(Raffle, pk=raffle_id))
+    response = HttpResponse(board.png, content_type="image/png")
+    response["ETag"] = f'"{board.version}"'
+    response["Content-Disposition"] = f'inline; filename="raffle-{board.raffle_id}-board.png"'
+    return response
 
 
 # --- Orders ------------------------------------------------------------------------------------

@@ -323,3 +323,32 @@ class TooManyNumbersHeld(RaffleError):
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id, "limit": self.limit, "requested": self.requested}
+
+
+class BoardTooLarge(RaffleError):
+    """The raffle has more numbers than a board picture can show."""
+
+    code = "board_too_large"
+    http_status = 422  # the raffle's size, not its state: asking again never works
+
+    def __init__(self, *, raffle_id: int, size: int, limit: int) -> None:
+        self.raffle_id, self.size, self.limit = raffle_id, size, limit
+        super().__init__(
+            f"This raffle has {size:,} numbers; a board picture shows at most {limit:,}."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "size": self.size, "limit": self.limit}
+
+
+class BoardNotReady(RaffleError):
+    """The raffle's numbers are still being generated, so there is no board to draw yet."""
+
+    code = "board_not_ready"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("The raffle's numbers are still being generated; try again shortly.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}

@@ -30,6 +30,7 @@ __all__ = [
     "PaymentProof",
     "ProofStatus",
     "Raffle",
+    "RaffleBoard",
     "RaffleChange",
     "RaffleEvent",
     "TicketNumber",
@@ -506,3 +507,18 @@ class RaffleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raffle_title} (#{self.raffle_pk}): {self.get_change_display()}"
+
+
+class RaffleBoard(models.Model):
+    """The last board picture drawn for a raffle (`raffles.services.board`): a cache, kept in
+    the database so every app process and worker shares it and a restart keeps it."""
+
+    raffle = models.OneToOneField(Raffle, on_delete=models.CASCADE, related_name="board")
+    # A hash of everything the picture shows but its timestamp: the numbers' states, the
+    # header's wording, the language and the drawing code's version.
+    version = models.CharField(max_length=64)
+    png = models.BinaryField()
+    rendered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Board of raffle #{self.raffle_id} ({self.version[:12]})"

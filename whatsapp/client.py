@@ -159,6 +159,24 @@ class GraphClient:
                 f"unexpected media response: {data!r}"[:500], code="bad_response"
             ) from exc
 
+    def upload_media(self, content: bytes, *, mime_type: str, filename: str) -> str:
+        """POST /{phone-number-id}/media (multipart): the new media id, usable in messages.
+
+        A lost answer leaves an orphan file at Meta (it expires on its own); uploading again
+        is harmless, so every failure here can simply be retried."""
+        data = self._request(
+            "POST",
+            f"{self.phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+        media_id = str(data.get("id") or "")
+        if not media_id:
+            raise PermanentGraphError(
+                f"unexpected upload response: {data!r}"[:500], code="bad_response"
+            )
+        return media_id
+
     def download(self, url: str, *, max_bytes: int) -> bytes:
         """Fetch a media URL (bearer token required), refusing anything over max_bytes.
 

@@ -23,6 +23,7 @@ from django.utils.timezone import localtime
 
 from project.files import spreadsheet_cell
 from raffles import selectors, services
+from raffles.admin.board import BoardAdminMixin
 from raffles.errors import RaffleError
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
@@ -116,7 +117,7 @@ class RaffleEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Raffle)
-class RaffleAdmin(admin.ModelAdmin):
+class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     form = RaffleForm
     list_display = [
         "title",
@@ -135,6 +136,7 @@ class RaffleAdmin(admin.ModelAdmin):
     readonly_fields = [
         "availability_summary",
         "tickets_ready",
+        "board_picture",
         "history",
         "created_at",
         "updated_at",
@@ -153,6 +155,7 @@ class RaffleAdmin(admin.ModelAdmin):
             },
         ),
         ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
+        ("Board", {"fields": ["board_picture"]}),
         ("History", {"fields": ["history"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -11,6 +11,7 @@ It records every request, answers in Meta's shapes, serves media, and can be tol
         graph.delay_next(1, seconds=2)                # answer late: client read timeouts
         graph.stop(); graph.start()                   # connection refused, then back
         media_id = graph.add_media(b"...", "image/jpeg")
+        # POST /{phone-number-id}/media (multipart) stores an upload: graph.uploads()
 
     graph.sent()        # JSON bodies of messages Meta "accepted", in order
     graph.requests      # every RecordedRequest (method, path, headers, body, response status)
@@ -25,11 +26,13 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Failure", "FakeGraph", "RecordedRequest", "error_body"]
+__all__ = ["Failure", "FakeGraph", "RecordedRequest", "Upload", "error_body"]
 
 API_VERSION = "v23.0"
 
@@ -59,6 +62,15 @@ class RecordedRequest:
     @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class Upload:
+    media_id: str
+    content: bytes
+    mime_type: str
+    filename: str
+    fields: dict[str, str]
 
 
 @dataclass
@@ -94,6 +106,7 @@ class FakeGraph:
         self.requests: list[RecordedRequest] = []
         self._failures: list[Failure] = []
         self._media: dict[str, tuple[bytes, str]] = {}
+        self._uploads: list[Upload] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         # Message ids to hand out before generated ones (tests that need to know them ahead).
@@ -223,6 +236,11 @@ class FakeGraph:
                 if r.method == "POST" and r.path.endswith("/messages") and 200 <= r.status < 300
             ]
 
+    def uploads(self) -> list[Upload]:
+        """Files accepted by POST /{phone-number-id}/media, in arrival order."""
+        with self._lock:
+            return list(self._uploads)
+
     def message_posts(self) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self.requests if r.method == "POST"]
@@ -323,6 +341,9 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send_message(body, recorded)
                 return
+            if method == "POST" and len(parts) == 2 and parts[1] == "media":
+                self._upload(body, recorded)
+                return
             if method == "GET" and len(parts) == 2 and parts[1] == "message_templates":
                 self._templates_page(parts[0], recorded)
                 return
@@ -367,6 +388,34 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     "messages": [{"id": graph._new_wamid()}],
                 },
             )
+
+        def _upload(self, body: bytes, recorded: RecordedRequest) -> None:
+            """Meta's checks that matter to us: multipart, messaging_product, a typed file."""
+            message = BytesParser(policy=email_policy.HTTP).parsebytes(
+                b"Content-Type: "
+                + self.headers.get("Content-Type", "").encode()
+                + b"\r\n\r\n"
+                + body
+            )
+            fields: dict[str, str] = {}
+            file_part = None
+            for part in message.iter_parts() if message.is_multipart() else []:
+                name = part.get_param("name", header="content-disposition")
+                if part.get_filename():
+                    file_part = part
+                elif name:
+                    fields[str(name)] = str(part.get_content()).strip()
+            if file_part is None or fields.get("messaging_product") != "whatsapp":
+                self._reply(recorded, 400, error_body(100, "file and messaging_product needed"))
+                return
+            content = file_part.get_payload(decode=True) or b""
+            mime_type = file_part.get_content_type()
+            media_id = graph.add_media(content, mime_type)
+            with graph._lock:
+                graph._uploads.append(
+                    Upload(media_id, content, mime_type, file_part.get_filename() or "", fields)
+                )
+            self._reply(recorded, 200, {"id": media_id})
 
         def _template_problem(self, template: Any) -> tuple[int, str] | None:
             """Meta's checks on a template send: it exists, is approved, gets its parameters."""

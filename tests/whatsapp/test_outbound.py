@@ -19,6 +19,7 @@ from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStat
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
+    ImageMessage,
     ListMessage,
     ListRow,
     ListSection,
@@ -227,8 +228,9 @@ def test_a_read_receipt_is_queued_once_per_inbound_message(buyer):
             button="Raffles",
             sections=[ListSection("Open", [ListRow("r:1", "Car", "Ticket $10")])],
         ),
+        ImageMessage(media_id="1234567890", caption="The board"),
     ],
-    ids=["text", "buttons", "list"],
+    ids=["text", "buttons", "list", "image"],
 )
 def test_each_kind_is_sent_as_stored(fake_graph, buyer, message):
     row = queue_message(contact=buyer, message=message)

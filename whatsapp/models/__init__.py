@@ -5,3 +5,4 @@ from whatsapp.models.contacts import *  # noqa: F403
 from whatsapp.models.inbound import *  # noqa: F403
 from whatsapp.models.outbound import *  # noqa: F403
 from whatsapp.models.templates import *  # noqa: F403
+from whatsapp.models.uploads import *  # noqa: F403

@@ -16,6 +16,7 @@ class OutboundKind(models.TextChoices):
     TEXT = "text", "Text"
     BUTTONS = "buttons", "Reply buttons"
     LIST = "list", "List"
+    IMAGE = "image", "Image"
     READ_RECEIPT = "read_receipt", "Read receipt"
 
 
