@@ -1,13 +1,16 @@
 """`manage.py serve`: the whole system in one command, on the embedded default.
 
-Applies migrations, makes sure an admin can log in, collects static files, then supervises the
-web server, the task worker and the periodic housekeeping until Ctrl-C / SIGTERM.
+Waits for the database if it is not up yet, applies migrations, makes sure an admin can log in,
+collects static files, then supervises the web server, the task worker and the periodic
+housekeeping until Ctrl-C / SIGTERM. A part that crash-loops is restarted with backoff; only a
+part exiting with 78 (EX_CONFIG, bad configuration) stops serve.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from project.outage import OutageLog, database_answers, wait_for_database
 from project.processes import system_processes
 from project.supervisor import Supervisor
 
@@ -36,6 +40,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        self._wait_for_database()
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_superuser()
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -43,6 +48,21 @@ class Command(BaseCommand):
         code = Supervisor(system_processes(host=host, port=port, web_workers=workers)).run()
         if code:
             raise SystemExit(code)
+
+    def _wait_for_database(self) -> None:
+        """A database still starting (or failing over) delays serve; it does not stop it."""
+        if database_answers():
+            return
+        self.stdout.write(
+            self.style.WARNING(
+                "The database is unavailable; waiting for it before migrating (Ctrl-C stops)."
+            )
+        )
+        self.stdout.flush()
+        started = time.monotonic()
+        wait_for_database(OutageLog("serve"))
+        self.stdout.write(f"The database answered after {time.monotonic() - started:.0f} s.")
+        self.stdout.flush()
 
     def _ensure_superuser(self) -> None:
         user_model = get_user_model()
