@@ -44,19 +44,34 @@ def _drop(alias: str) -> None:
 class OutageLog:
     """Logs a change of the database's state once: away (with the error's class), and back."""
 
+    # A failure this soon after the return is the same outage (a failover settling), not news.
+    SETTLE_SECONDS = 30.0
+
     def __init__(self, who: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.who = who
         self._clock = clock
         self.down_since: float | None = None
+        self._last_outage: tuple[float, float] | None = None  # (went down, came back)
 
     @property
     def down(self) -> bool:
         return self.down_since is not None
 
+    def relapsed_recently(self) -> bool:
+        """True if the database came back less than SETTLE_SECONDS ago (or is down)."""
+        if self.down:
+            return True
+        last = self._last_outage
+        return last is not None and self._clock() - last[1] < self.SETTLE_SECONDS
+
     def failed(self, error: BaseException | None = None) -> None:
         if self.down_since is not None:
             return
-        self.down_since = self._clock()
+        now = self._clock()
+        if self._last_outage and now - self._last_outage[1] < self.SETTLE_SECONDS:
+            self.down_since = self._last_outage[0]
+            return
+        self.down_since = now
         # One line, not a traceback; the driver's first line says which host refused.
         first_line = (str(error).strip().splitlines() or [""])[0] if error else "no answer"
         kind = f"{type(error).__name__}: {first_line}" if error else first_line
@@ -65,7 +80,9 @@ class OutageLog:
     def answered(self) -> None:
         if self.down_since is None:
             return
-        away = self._clock() - self.down_since
+        now = self._clock()
+        away = now - self.down_since
+        self._last_outage = (self.down_since, now)
         self.down_since = None
         logger.warning("%s: database back after %.0f s", self.who, away)
 

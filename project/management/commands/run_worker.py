@@ -10,6 +10,7 @@ Same options as `db_worker`.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -17,7 +18,7 @@ from django.core.management.base import CommandError, SystemCheckError
 from django_tasks_db.management.commands import db_worker
 
 from project.heartbeats import WORKER, HeartbeatThread
-from project.outage import UNAVAILABLE, OutageLog, wait_for_database
+from project.outage import UNAVAILABLE, OutageLog, backoff_delays, wait_for_database
 from project.supervisor import EX_CONFIG
 
 logger = logging.getLogger(__name__)
@@ -28,11 +29,18 @@ class ResilientWorker(db_worker.Worker):
 
     def run(self) -> None:
         outage = OutageLog("task worker")
+        relapses = backoff_delays()
         while self.running:
             try:
                 super().run()
                 return  # --batch or --max-tasks finished
             except UNAVAILABLE as error:
+                # Failing again right after the return (the probe answers, real work does not,
+                # as while a failover settles): pause, growing to the cap, never spin.
+                if outage.relapsed_recently():
+                    time.sleep(next(relapses))
+                else:
+                    relapses = backoff_delays()
                 outage.failed(error)
             # A signal during the wait exits as it does while the library's loop sleeps.
             wait_for_database(outage, keep_waiting=lambda: self.running)
