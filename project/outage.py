@@ -45,7 +45,7 @@ class OutageLog:
     """Logs a change of the database's state once: away (with the error's class), and back."""
 
     # A failure this soon after the return is the same outage (a failover settling), not news.
-    SETTLE_SECONDS = 30.0
+    SETTLE_SECONDS = 5.0
 
     def __init__(self, who: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.who = who
