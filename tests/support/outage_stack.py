@@ -166,8 +166,12 @@ class OutageStack:
         with psycopg.connect(url, autocommit=True) as conn:
             return conn.execute(sql, params).fetchall()
 
-    def queue_reply(self, *, wa_id: str, body: str, due_in: float) -> int:
-        """A reply in the outbox, due `due_in` seconds from now (written straight, not proxied)."""
+    def queue_reply(self, *, wa_id: str, body: str, due_in: float) -> None:
+        self.queue_replies({wa_id: body}, due_in=due_in)
+
+    def queue_replies(self, replies: dict[str, str], *, due_in: float) -> None:
+        """Replies (wa_id -> text) in the outbox, due `due_in` seconds from now, written straight
+        to PostgreSQL (not through the proxy) by `manage.py shell`."""
         code = (
             "from datetime import timedelta\n"
             "from django.db import transaction\n"
@@ -176,18 +180,18 @@ class OutageStack:
             "from whatsapp.outgoing import TextMessage\n"
             "from whatsapp.services.outbox import queue_message\n"
             "with transaction.atomic():\n"
-            f"    c, _ = Contact.objects.get_or_create(wa_id={wa_id!r})\n"
-            f"    row = queue_message(contact=c, message=TextMessage(body={body!r}))\n"
-            "    OutboundMessage.objects.filter(pk=row.pk).update(\n"
-            f"        next_attempt_at=timezone.now() + timedelta(seconds={due_in}))\n"
-            "print(row.pk)\n"
+            f"    for wa_id, body in {replies!r}.items():\n"
+            "        c, _ = Contact.objects.get_or_create(wa_id=wa_id)\n"
+            "        row = queue_message(contact=c, message=TextMessage(body=body))\n"
+            "        OutboundMessage.objects.filter(pk=row.pk).update(\n"
+            f"            next_attempt_at=timezone.now() + timedelta(seconds={due_in}))\n"
         )
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_"))},
             "ENV_FILE": str(self.workdir / "no.env"),
             "DATABASE_URL": f"postgres://postgres@{PG_HOST}:{PG_PORT}/{self.db_name}",
         }
-        out = subprocess.run(
+        subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", code],
             cwd=REPO,
             env=env,
@@ -196,7 +200,6 @@ class OutageStack:
             check=True,
             timeout=60,
         )
-        return int(out.stdout.strip().splitlines()[-1])
 
     def delivered(self, body: str) -> int:
         return sum(1 for sent in self.graph.sent() if sent.get("text", {}).get("body") == body)

@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from project.outage import OutageLog, database_answers, wait_for_database
 from project.processes import system_processes
-from project.supervisor import Supervisor
+from project.supervisor import EX_CONFIG, Supervisor
 
 
 class Command(BaseCommand):
@@ -46,6 +46,11 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         self._announce_mode(host, port)
         code = Supervisor(system_processes(host=host, port=port, web_workers=workers)).run()
+        if code == EX_CONFIG:
+            self.stderr.write(
+                "serve stopped: a part exited with 78 (EX_CONFIG), a configuration error that "
+                "restarting cannot fix. Its message is above; fix the settings and start again."
+            )
         if code:
             raise SystemExit(code)
 
