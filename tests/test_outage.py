@@ -197,3 +197,18 @@ def test_the_outage_log_says_how_long_the_database_was_away(caplog):
 
     assert "worker: database back after 63 s" in caplog.text
     assert caplog.text.count("database unavailable") == 1
+
+
+@pytest.mark.parametrize("command", ["run_worker", "run_periodic"])
+def test_bad_configuration_exits_78_so_nothing_restarts_it(command, monkeypatch):
+    from django.core.management.base import BaseCommand, SystemCheckError
+
+    def failing_checks(self, *args, **kwargs):
+        raise SystemCheckError("SystemCheckError: the settings are wrong")
+
+    monkeypatch.setattr(BaseCommand, "check", failing_checks)
+
+    with pytest.raises(SystemCheckError) as error:
+        call_command(command, skip_checks=False)
+
+    assert error.value.returncode == 78

@@ -24,13 +24,12 @@ from tests.support.fake_graph import FakeGraph
 from whatsapp.simulator import DEFAULT_PHONE_NUMBER_ID, encode, signed_headers
 
 REPO = Path(__file__).resolve().parent.parent.parent
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 APP_SECRET = "outage-app-secret"
 
 
-def postgresql_reachable() -> bool:
+def postgresql_reachable(host: str = "127.0.0.1", port: int = 5432) -> bool:
     try:
-        psycopg.connect(f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres", connect_timeout=2)
+        psycopg.connect(f"postgresql://postgres@{host}:{port}/postgres", connect_timeout=2)
     except psycopg.Error:
         return False
     return True
@@ -45,11 +44,20 @@ def _free_port() -> int:
 
 
 class OutageStack:
-    def __init__(self, workdir: Path, *, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        pg_host: str = "127.0.0.1",
+        pg_port: int = 5432,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        """PostgreSQL at pg_host:pg_port, user postgres, trust auth (as in CI)."""
         self.workdir = workdir
+        self.pg_host, self.pg_port = pg_host, pg_port
         self.db_name = f"outage_{os.getpid()}_{secrets.token_hex(3)}"
         self.graph = FakeGraph(access_token="outage-token", phone_number_id=DEFAULT_PHONE_NUMBER_ID)
-        self.proxy = CuttableProxy(PG_HOST, PG_PORT)
+        self.proxy = CuttableProxy(pg_host, pg_port)
         self.port = _free_port()
         self.extra_env = extra_env or {}
         self.server: subprocess.Popen[bytes] | None = None
@@ -162,7 +170,7 @@ class OutageStack:
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         """Straight to PostgreSQL, not through the proxy."""
-        url = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{self.db_name}"
+        url = f"postgresql://postgres@{self.pg_host}:{self.pg_port}/{self.db_name}"
         with psycopg.connect(url, autocommit=True) as conn:
             return conn.execute(sql, params).fetchall()
 
@@ -189,7 +197,7 @@ class OutageStack:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_"))},
             "ENV_FILE": str(self.workdir / "no.env"),
-            "DATABASE_URL": f"postgres://postgres@{PG_HOST}:{PG_PORT}/{self.db_name}",
+            "DATABASE_URL": f"postgres://postgres@{self.pg_host}:{self.pg_port}/{self.db_name}",
         }
         subprocess.run(
             [sys.executable, "manage.py", "shell", "-c", code],
@@ -219,5 +227,5 @@ class OutageStack:
 
     def _admin(self) -> psycopg.Connection:
         return psycopg.connect(
-            f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres", autocommit=True
+            f"postgresql://postgres@{self.pg_host}:{self.pg_port}/postgres", autocommit=True
         )
