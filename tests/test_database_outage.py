@@ -29,12 +29,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def suite_server() -> dict[str, object]:
     host = connection.settings_dict["HOST"] or "127.0.0.1"
     port = int(connection.settings_dict["PORT"] or 5432)
     require(postgresql_reachable(host, port), f"PostgreSQL on {host}:{port}")
-    with OutageStack(tmp_path_factory.mktemp("outage"), pg_host=host, pg_port=port) as running:
+    return {"pg_host": host, "pg_port": port}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    with OutageStack(tmp_path_factory.mktemp("outage"), **suite_server()) as running:
         yield running
         if os.environ.get("OUTAGE_KEEP_LOG"):  # to read what an operator would see
             shutil.copy(running.log_path, os.environ["OUTAGE_KEEP_LOG"])
@@ -86,3 +90,16 @@ def test_serve_rides_out_a_30_second_database_outage(stack: OutageStack, mode: s
 
 def webhook_id(payload: dict) -> str:
     return payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+
+
+def test_serve_started_while_the_database_is_down_waits_for_it_and_says_so(tmp_path):
+    stack = OutageStack(tmp_path, **suite_server())
+    try:
+        stack.start(database_down_for=8)
+        output = stack.log()
+    finally:
+        code = stack.stop()
+
+    assert "The database is unavailable; waiting for it before migrating" in output
+    assert "The database answered after" in output
+    assert code == 0

@@ -64,11 +64,15 @@ class OutageStack:
         self.log_path = workdir / "serve.log"
 
     # --- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> OutageStack:
+    def start(self, *, database_down_for: float = 0.0) -> OutageStack:
+        """Launch serve and wait until it is healthy; `database_down_for`: the database is cut
+        away (refused) for that long from the launch on."""
         with self._admin() as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self.graph.start()
         self.proxy.start()
+        if database_down_for:
+            self.proxy.cut("reset")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_"))},
             "ENV_FILE": str(self.workdir / "no.env"),
@@ -98,6 +102,9 @@ class OutageStack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        if database_down_for:
+            time.sleep(database_down_for)
+            self.proxy.restore()
         self.wait_health(200, timeout=90)
         return self
 

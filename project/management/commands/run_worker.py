@@ -4,7 +4,7 @@ The third-party worker re-raises every database error but "locked", so each fail
 (and, under `serve`, the supervisor soon gave up). This one waits for the database with a capped
 backoff, logs the outage once and the return once, and carries on with the same pid. A thread
 beats the worker's heartbeat (`/healthz?detail=1`), so a long broadcast does not look stale.
-Same options as `db_worker`.
+Same options as `db_worker` (`--reload` is accepted and ignored: a supervisor restarts it).
 """
 
 from __future__ import annotations
