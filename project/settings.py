@@ -19,6 +19,7 @@ from project.environment import (
     assert_production_secrets,
     axes_client_address_settings,
     local_secret_key,
+    postgresql_options,
     sqlite_options,
 )
 
@@ -135,6 +136,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = sqlite_options()
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A failover can drop packets instead of refusing them: without these a process waits on a
+    # dead connection for the kernel's default (over two hours). Values in the URL win.
+    DATABASES["default"]["OPTIONS"] = postgresql_options(
+        DATABASES["default"].get("OPTIONS", {}),
+        connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+        keepalives_idle=env.int("DATABASE_KEEPALIVES_IDLE", default=10),
+        statement_timeout_ms=env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=60_000),
+    )
+# Longest wait between two attempts to reach a database that went away (worker, periodic jobs,
+# serve at startup): they resume at most this long after its return.
+DATABASE_RETRY_MAX_SECONDS = env.float("DATABASE_RETRY_MAX_SECONDS", default=5.0)
+# The task worker's heartbeat (`/healthz?detail=1`): how often it beats, and the age after
+# which it shows as stale. Periodic commands are stale after twice their interval plus the grace.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10.0)
+HEARTBEAT_STALE_SECONDS = env.float("HEARTBEAT_STALE_SECONDS", default=60.0)
+HEARTBEAT_GRACE_SECONDS = env.float("HEARTBEAT_GRACE_SECONDS", default=120.0)
 # Each test run gets its own database: a file for SQLite (so tests can open real concurrent
 # connections), a uniquely named one on PostgreSQL (so parallel runs never share one).
 _test_db = os.environ.get("TEST_DATABASE_NAME")

@@ -28,15 +28,15 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, router, transaction
 from django.db import connection as db_connection
-from django.db import router, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
@@ -126,12 +126,16 @@ def deliver(*, outbound_id: int, client: GraphClient | None = None) -> OutboundM
     return _deliver(outbound_id, client)[0]
 
 
-def _claim(outbound_id: int) -> bool:
-    now = timezone.now()
+def _lease() -> timedelta:
     # The lease must outlast the slowest attempt, or the sweeper takes a row over while its
     # request is still in flight and the message goes out twice.
     slowest = settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
-    lease = timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
+    return timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
+
+
+def _claim(outbound_id: int) -> bool:
+    now = timezone.now()
+    lease = _lease()
     claimed = OutboundMessage.objects.filter(
         pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
     ).update(
@@ -145,6 +149,8 @@ def _claim(outbound_id: int) -> bool:
 
 def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMessage, bool]:
     """(the row after the attempt, whether this caller made the attempt)."""
+    # Taken before the claim, so it ends no later than the lease the claim writes.
+    lease_ends = time.monotonic() + _lease().total_seconds()
     if not _claim(outbound_id):
         return OutboundMessage.objects.get(pk=outbound_id), False
     outbound = OutboundMessage.objects.get(pk=outbound_id)
@@ -166,13 +172,49 @@ def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMess
     except message_forms.NeedsTemplate as missing:
         _record_needs_template(outbound, missing)
     except GraphError as error:
-        _record_failure(outbound, error)
+        _write_within_lease(partial(_record_failure, outbound, error), outbound, lease_ends)
     else:
-        _record_success(outbound, result)
+        _write_within_lease(partial(_record_success, outbound, result), outbound, lease_ends)
     finally:
         if own_client:
             graph.close()
     return _reload(outbound), True
+
+
+def _write_within_lease(
+    write: Callable[[], object], outbound: OutboundMessage, lease_ends: float
+) -> None:
+    """Write an attempt's outcome, retrying while the database is away, until the lease ends.
+
+    Meta may already have accepted the message: if the database went away meanwhile, giving up
+    would leave the row to be sent again when its lease ends. The outcome is kept in memory and
+    written when the database returns (the fencing token in `_finish` still guards it).
+    """
+    delay = 0.5
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as error:
+            if db_connection.in_atomic_block or time.monotonic() + delay >= lease_ends - 1:
+                logger.error(
+                    "outbound %s: the outcome of attempt %s could not be written before the "
+                    "lease ended (%s); the row will be tried again",
+                    outbound.pk,
+                    outbound.attempts,
+                    type(error).__name__,
+                )
+                raise
+            if delay == 0.5:  # once per outcome, not per try
+                logger.warning(
+                    "outbound %s: database unavailable while writing the outcome of attempt %s; "
+                    "keeping it and retrying until the lease ends",
+                    outbound.pk,
+                    outbound.attempts,
+                )
+        db_connection.close()  # broken: the next try opens a fresh one
+        time.sleep(delay)
+        delay = min(delay * 2, settings.DATABASE_RETRY_MAX_SECONDS)
 
 
 def _reload(outbound: OutboundMessage) -> OutboundMessage:

@@ -128,11 +128,21 @@ def receive_webhook(
                 if number == len(chunks) - 1:
                     _finish(result)
                     _save_capture(capture, result)
-    except DatabaseError:
+    except DatabaseError as error:
         # The database is down, locked beyond the busy timeout, or the transaction broke (an error
         # outside a message's savepoint): this chunk rolled back. 503 makes Meta retry the POST;
         # the unique wa_message_id absorbs whatever earlier chunks already stored.
-        logger.exception("database error while processing a webhook")
+        if isinstance(error, OperationalError | InterfaceError):
+            # Unavailable, not a bug: one line per POST, not a traceback each (Meta retries a
+            # lot during an outage). The driver's first line says which host refused.
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            logger.warning(
+                "database unavailable while processing a webhook (%s: %s); answered 503",
+                type(error).__name__,
+                first_line,
+            )
+        else:
+            logger.exception("database error while processing a webhook")
         result.status_code = 503
         result.outcome = CaptureOutcome.RETRY_LATER
         # The driver's text (host, user) is in the log above, never in the answer.
