@@ -10,6 +10,12 @@ def main() -> None:
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
+    # Reached only when the command succeeded. A periodic command run from cron leaves its
+    # heartbeat, as under run_periodic (`/healthz?detail=1`).
+    if len(sys.argv) > 1:
+        from project.heartbeats import beat_for_command_line
+
+        beat_for_command_line(sys.argv[1:])
 
 
 if __name__ == "__main__":

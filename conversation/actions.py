@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     CONFIRM = "confirm"  # confirm:<order_id>
     CANCEL = "cancel"  # cancel:<order_id>
     CONTINUE = "continue"  # continue:<order_id>
+    BOARD = "board"  # board:<raffle_id>             the board picture of a raffle
 
 
 @dataclass(frozen=True)

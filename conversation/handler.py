@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversation.answering import answering_contact
+from conversation.board import request_board
 from conversation.inventory import RafflesInventory
 from conversation.machine import Inbound, InboundKind, Machine
 from conversation.models import Conversation
@@ -59,7 +60,10 @@ def handle_inbound(message: InboundMessage) -> None:
         Conversation.objects.filter(pk=conversation.pk).update(
             state=turn.state, context=turn.context, updated_at=timezone.now()
         )
-        if turn.reply is not None:
+        if turn.show_board is not None and turn.reply is not None:
+            # The picture goes first; the reply follows it once the picture is uploaded.
+            request_board(contact=contact, raffle_id=turn.show_board, then=turn.reply)
+        elif turn.reply is not None:
             queue_message(contact=contact, message=turn.reply)
         if turn.fetch_media:
             # Only a file that became a payment proof is downloaded (after this commits).

@@ -25,6 +25,7 @@ from conversation.models import ConversationState as State
 from conversation.parsing import (
     Command,
     Mode,
+    is_board_request,
     is_greeting,
     normalize,
     parse_command,
@@ -53,6 +54,7 @@ from raffles.errors import (
 from raffles.limits import most_per_order
 from raffles.models import LIVE_STATUSES, OrderStatus
 from raffles.selectors import sales_are_closed
+from raffles.services.board import has_board
 from whatsapp.outgoing import OutgoingMessage, TextMessage
 
 __all__ = ["Inbound", "InboundKind", "Machine", "State", "Turn"]
@@ -80,12 +82,15 @@ class Inbound:
 class Turn:
     """What should happen: the state and context to store, and the one reply to queue.
     `fetch_media`: the message's file became a payment proof and should be downloaded (no
-    other file is)."""
+    other file is). `show_board`: a raffle whose board picture precedes the reply."""
 
     state: State
     context: dict[str, Any] = field(default_factory=dict)
     reply: OutgoingMessage | None = None
     fetch_media: bool = False
+    # The board picture of this raffle goes first, and `reply` right after it
+    # (`conversation.board` sends both once the picture is uploaded).
+    show_board: int | None = None
 
 
 class Machine:
@@ -154,6 +159,8 @@ class Machine:
             mode = Mode.PICK if tap.args[:1] == ("pick",) else Mode.RANDOM
             if raffle_id is not None:
                 return self.choose_mode(raffle_id, mode)
+        if tap.action == Action.BOARD and first is not None:
+            return self.show_board(first)
         if tap.action == Action.QTY:
             qty = tap.int_arg(1)
             if first is not None and qty is not None:
@@ -187,11 +194,7 @@ class Machine:
             left = self.inventory.available_count(raffle)
             if left <= 0:
                 return Turn(State.MENU, {}, replies.say(prefix, replies.sold_out(raffle=raffle)))
-            return Turn(
-                State.CHOOSE_MODE,
-                {"raffle_id": raffle.pk},
-                replies.choose_mode(raffle=raffle, left=left, prefix=prefix),
-            )
+            return self._raffle_card(raffle, left, prefix)
         if page * replies.PAGE_SIZE >= len(raffles):
             page = 0
         rows = [(raffle, self.inventory.available_count(raffle)) for raffle in raffles]
@@ -210,10 +213,34 @@ class Machine:
         left = self.inventory.available_count(raffle)
         if left <= 0:
             return self._sold_out(raffle)
+        return self._raffle_card(raffle, left, prefix)
+
+    def _raffle_card(self, raffle: Any, left: int, prefix: str = "") -> Turn:
+        """The raffle card; for raffles with a board picture its third button shows it."""
+        board = has_board(raffle)
+        context: dict[str, Any] = {"raffle_id": raffle.pk}
+        if board:
+            context["board"] = True  # a typed "3" means the board, not "My tickets"
+        return Turn(
+            State.CHOOSE_MODE,
+            context,
+            replies.choose_mode(raffle=raffle, left=left, prefix=prefix, board=board),
+        )
+
+    def show_board(self, raffle_id: int) -> Turn:
+        """The board picture, then how the buyer wants to pick (both sent by the handler)."""
+        ready = self._ready_to_reserve(raffle_id)
+        if isinstance(ready, Turn):
+            return ready
+        raffle, _most = ready
+        left = self.inventory.available_count(raffle)
+        if not has_board(raffle):
+            return self._raffle_card(raffle, left)
         return Turn(
             State.CHOOSE_MODE,
             {"raffle_id": raffle.pk},
-            replies.choose_mode(raffle=raffle, left=left, prefix=prefix),
+            replies.after_board(raffle=raffle, left=left),
+            show_board=raffle.pk,
         )
 
     def _ready_to_reserve(self, raffle_id: int) -> tuple[Any, int] | Turn:
@@ -467,6 +494,8 @@ class Machine:
             mode = Mode.PICK if index == 1 else Mode.RANDOM
         if mode is not None:
             return self.choose_mode(int(raffle_id), mode)
+        if (index == 3 and context.get("board")) or is_board_request(text):
+            return self.show_board(int(raffle_id))
         if index == 3 or normalize(text) in {"my tickets", "mis boletos", "mis numeros"}:
             orders = self.inventory.orders_of(self.contact, 10)
             return Turn(State.CHOOSE_MODE, context, replies.my_tickets(orders=orders))

@@ -15,6 +15,7 @@ __all__ = [
     "Command",
     "Mode",
     "NumbersParse",
+    "is_board_request",
     "is_greeting",
     "normalize",
     "parse_command",
@@ -105,6 +106,16 @@ def parse_command(text: str) -> Command | None:
 def is_greeting(text: str) -> bool:
     """Whether the message is just a greeting (it opens the menu)."""
     return normalize(text) in _GREETINGS
+
+
+_BOARD_WORDS = frozenset(
+    ["board", "the board", "see the board", "tabla", "la tabla", "ver la tabla", "tablero"]
+)
+
+
+def is_board_request(text: str) -> bool:
+    """Whether the buyer asks for the board picture by typing ("see the board", "tabla")."""
+    return normalize(text) in _BOARD_WORDS
 
 
 _YES = frozenset(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +28,7 @@ from raffles.services.draw import UNPAID_CANCEL_REASON
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
+    ImageMessage,
     ListMessage,
     ListRow,
     ListSection,
@@ -296,8 +298,10 @@ def _row_description(raffle: Any, left: int) -> str:
     }
 
 
-def choose_mode(*, raffle: Any, left: int, prefix: str = "") -> ButtonsMessage:
-    return _buttons(
+def choose_mode(*, raffle: Any, left: int, prefix: str = "", board: bool = False) -> ButtonsMessage:
+    """The raffle card. With `board` (raffles small enough for a board picture), its third
+    button shows the board; "My tickets" moves to the footer as a word to type."""
+    message = _buttons(
         join(
             prefix,
             raffle_summary(raffle, left),
@@ -306,9 +310,51 @@ def choose_mode(*, raffle: Any, left: int, prefix: str = "") -> ButtonsMessage:
         [
             (tap_id(Action.MODE, "pick", raffle.pk), _("Pick my numbers")),
             (tap_id(Action.MODE, "random", raffle.pk), _("Random numbers")),
+            board_button(raffle) if board else (tap_id(Action.MINE), _("My tickets")),
+        ],
+    )
+    if board:
+        message = replace(message, footer=clip(_("Your orders: write MY TICKETS"), 60))
+    return message
+
+
+# --- the board picture -----------------------------------------------------------------------
+def board_button(raffle: Any) -> tuple[str, str]:
+    return tap_id(Action.BOARD, raffle.pk), _("See the board")
+
+
+def board_caption(*, raffle: Any) -> str:
+    return clip_block(
+        _(
+            "*%(title)s*: white numbers are free, yellow ones reserved, and grey struck-through "
+            "ones sold."
+        )
+        % {"title": raffle.title},
+        1024,
+    )
+
+
+def after_board(*, raffle: Any, left: int) -> ButtonsMessage:
+    """What follows the board picture: how the buyer wants their numbers."""
+    return _buttons(
+        join(
+            ngettext(
+                "%(left)d number left. Pick yours from the board, or get random ones?",
+                "%(left)d numbers left. Pick yours from the board, or get random ones?",
+                left,
+            )
+            % {"left": left},
+        ),
+        [
+            (tap_id(Action.MODE, "pick", raffle.pk), _("Pick my numbers")),
+            (tap_id(Action.MODE, "random", raffle.pk), _("Random numbers")),
             (tap_id(Action.MINE), _("My tickets")),
         ],
     )
+
+
+def board_unavailable() -> str:
+    return _("Sorry, the board picture could not be sent right now.")
 
 
 def live_order_offer(*, order: Any, prefix: str = "") -> ButtonsMessage:
@@ -495,7 +541,7 @@ def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None
             len(numbers),
         )
         % {"raffle": raffle.title, "numbers": number_list(raffle, numbers)},
-        _("Total: %(total)s") % {"total": money(order.total_amount, raffle.currency)},
+        _("Total: %(total)s") % {"total": money(order.total_amount, order.currency)},
         _("Please confirm before %(deadline)s or the numbers are released.")
         % {"deadline": when(order.expires_at, now=now)},
     )
@@ -516,7 +562,7 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
         % {
             "id": order.pk,
             "numbers": number_list(raffle, numbers_of(order)),
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
         },
         (raffle.payment_instructions or "").strip(),
         _("Send a photo or PDF of your transfer here before %(deadline)s and we will check it.")
@@ -525,7 +571,6 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
 
 
 def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage:
-    raffle = order.raffle
     return say(
         _(
             "I'm waiting for a photo or PDF of your transfer for order #%(id)s "
@@ -533,7 +578,7 @@ def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage
         )
         % {
             "id": order.pk,
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
             "deadline": when(order.expires_at, now=now),
         },
         _("Send CANCEL to cancel the order, HELP for help."),
@@ -551,7 +596,7 @@ def deadline_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMess
             "numbers": number_list(raffle, numbers_of(order)),
             "raffle": raffle.title,
             "deadline": when(order.expires_at, now=now),
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
         }
     )
 
@@ -742,6 +787,9 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.RaffleInUse.code: lambda extra, raffle: _(
         "That raffle already has orders, so it can't be deleted."
     ),
+    errors.PriceLocked.code: lambda extra, raffle: _(
+        "That raffle already has orders, so its price can't change."
+    ),
     errors.OrderTotalTooLarge.code: lambda extra, raffle: order_total_too_large(
         most=max(int(extra["max_qty"]), 1)
     ),
@@ -798,6 +846,12 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.DrawSetupLocked.code: lambda extra, raffle: _(
         "How this raffle is drawn cannot change once sales have opened."
     ),
+    errors.BoardTooLarge.code: lambda extra, raffle: _(
+        "That raffle has too many numbers for a board picture."
+    ),
+    errors.BoardNotReady.code: lambda extra, raffle: _(
+        "That raffle's board is not ready yet. Please try again in a moment."
+    ),
 }
 
 
@@ -850,11 +904,11 @@ def prefixed(message: OutgoingMessage, prefix: str) -> OutgoingMessage:
         return message
     if isinstance(message, TextMessage):
         return TextMessage(body=join(prefix, message.body, limit=_TEXT_LIMIT))
-    if isinstance(message, ButtonsMessage):
-        return ButtonsMessage(body=join(prefix, message.body), buttons=message.buttons)
-    return ListMessage(
-        body=join(prefix, message.body), button=message.button, sections=message.sections
-    )
+    if isinstance(message, ButtonsMessage | ListMessage):
+        return replace(message, body=join(prefix, message.body))
+    if isinstance(message, ImageMessage):
+        return replace(message, caption=clip_block(join(prefix, message.caption), 1024))
+    raise TypeError(f"cannot prefix a {type(message).__name__}")
 
 
 # --- operator and system changes ---------------------------------------------------------------

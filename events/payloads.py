@@ -34,7 +34,7 @@ class _PublicAddress:
 
 
 def _context() -> dict[str, Any]:
-    base = getattr(settings, "EVENTS_BASE_URL", "")
+    base = settings.EVENTS_BASE_URL
     return {"request": _PublicAddress(base)} if base else {}
 
 

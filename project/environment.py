@@ -93,3 +93,33 @@ def sqlite_options() -> dict[str, object]:
             "PRAGMA cache_size=-64000"
         ),
     }
+
+
+def postgresql_options(
+    options: dict[str, object],
+    *,
+    connect_timeout: int,
+    keepalives_idle: int,
+    statement_timeout_ms: int,
+) -> dict[str, object]:
+    """libpq settings so no process blocks forever on a dead connection (options given win).
+
+    - connect_timeout: a connection attempt to a host that drops packets gives up.
+    - TCP keepalives: an idle connection to a vanished server is noticed in about
+      idle + 3 x interval seconds.
+    - tcp_user_timeout: data sent and never acknowledged (keepalives do not run while data is
+      outstanding) fails the connection after the same time.
+    - statement_timeout: one query cannot hold a worker forever (0 turns it off).
+    """
+    merged: dict[str, object] = dict(options)
+    interval = max(1, keepalives_idle // 2)
+    merged.setdefault("connect_timeout", connect_timeout)
+    merged.setdefault("keepalives", 1)
+    merged.setdefault("keepalives_idle", keepalives_idle)
+    merged.setdefault("keepalives_interval", interval)
+    merged.setdefault("keepalives_count", 3)
+    merged.setdefault("tcp_user_timeout", (keepalives_idle + 3 * interval) * 1000)
+    if statement_timeout_ms > 0 and "statement_timeout" not in str(merged.get("options", "")):
+        extra = f"-c statement_timeout={statement_timeout_ms}"
+        merged["options"] = f"{merged['options']} {extra}" if merged.get("options") else extra
+    return merged

@@ -31,3 +31,17 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'in progress'})"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a background part: the task worker, or one periodic command.
+
+    Kept in the database so any web node's `/healthz?detail=1` sees every worker, and so a
+    command run from cron leaves its mark the same way `run_periodic` does.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

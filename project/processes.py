@@ -32,7 +32,8 @@ def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
             ],
         ),
         # Delivers outbound WhatsApp messages (the fast path, enqueued on commit).
-        Child(name="task-worker", argv=[*manage, "db_worker", "--no-reload", "--interval", "0.5"]),
+        # run_worker: db_worker that waits out a database outage instead of exiting.
+        Child(name="task-worker", argv=[*manage, "run_worker", "--interval", "0.5"]),
         # The periodic housekeeping of settings.PERIODIC_COMMANDS (expiry, the outbox sweeper...).
         Child(name="periodic", argv=[*manage, "run_periodic"]),
     ]

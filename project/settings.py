@@ -19,6 +19,7 @@ from project.environment import (
     assert_production_secrets,
     axes_client_address_settings,
     local_secret_key,
+    postgresql_options,
     sqlite_options,
 )
 
@@ -135,6 +136,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = sqlite_options()
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A failover can drop packets instead of refusing them: without these a process waits on a
+    # dead connection for the kernel's default (over two hours). Values in the URL win.
+    DATABASES["default"]["OPTIONS"] = postgresql_options(
+        DATABASES["default"].get("OPTIONS", {}),
+        connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=5),
+        keepalives_idle=env.int("DATABASE_KEEPALIVES_IDLE", default=10),
+        statement_timeout_ms=env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=60_000),
+    )
+# Longest wait between two attempts to reach a database that went away (worker, periodic jobs,
+# serve at startup): they resume at most this long after its return.
+DATABASE_RETRY_MAX_SECONDS = env.float("DATABASE_RETRY_MAX_SECONDS", default=5.0)
+# The task worker's heartbeat (`/healthz?detail=1`): how often it beats, and the age after
+# which it shows as stale. Periodic commands are stale after twice their interval plus the grace.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=10.0)
+HEARTBEAT_STALE_SECONDS = env.float("HEARTBEAT_STALE_SECONDS", default=60.0)
+HEARTBEAT_GRACE_SECONDS = env.float("HEARTBEAT_GRACE_SECONDS", default=120.0)
 # Each test run gets its own database: a file for SQLite (so tests can open real concurrent
 # connections), a uniquely named one on PostgreSQL (so parallel runs never share one).
 _test_db = os.environ.get("TEST_DATABASE_NAME")
@@ -237,6 +255,42 @@ PERIODIC_COMMANDS: list[tuple[str, int]] = []
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
+# The WhatsApp Business Account (WABA) whose message templates `sync_message_templates` reads.
+WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
+# Notices sent outside the 24-hour window go as these approved templates: the template name
+# (the same name in every language, as WhatsApp Manager creates them) and the notice values
+# for {{1}}, {{2}}... in order. Rows under "Notice templates" in the admin override a kind
+# (per language). `buyer_name` is the contact's WhatsApp profile name.
+WHATSAPP_NOTICE_TEMPLATES: dict[str, dict[str, object]] = {
+    "payment_confirmed": {
+        "template": "payment_confirmed",
+        "parameters": ["buyer_name", "order", "raffle", "numbers"],
+    },
+    "proof_rejected": {
+        "template": "proof_rejected",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "order_cancelled": {
+        "template": "order_cancelled",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "reservation_expired": {
+        "template": "reservation_expired",
+        "parameters": ["buyer_name", "raffle"],
+    },
+    "payment_reminder": {
+        "template": "payment_reminder",
+        "parameters": ["buyer_name", "order", "raffle", "total", "deadline"],
+    },
+    "draw_result": {
+        "template": "draw_result",
+        "parameters": ["buyer_name", "raffle", "winning_number"],
+    },
+    "winner": {
+        "template": "winner",
+        "parameters": ["buyer_name", "raffle", "winning_number", "prize"],
+    },
+}
 # The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 # The only hosts the access token is sent to when downloading media, over https: Meta's Graph
@@ -247,6 +301,9 @@ WHATSAPP_MEDIA_HOSTS = env.list(
 # Attempts after which a media download is given up (each periodic retry makes up to three);
 # the buyer is then told the file could not be fetched.
 WHATSAPP_MEDIA_MAX_ATTEMPTS = env.int("WHATSAPP_MEDIA_MAX_ATTEMPTS", default=9)
+# Days Meta keeps a media file we uploaded (the board picture) usable by its id; it is uploaded
+# again once that has passed.
+WHATSAPP_UPLOADED_MEDIA_DAYS = env.float("WHATSAPP_UPLOADED_MEDIA_DAYS", default=30.0)
 # Hours a downloaded file nobody took (no payment proof) is kept before housekeeping deletes it.
 WHATSAPP_MEDIA_UNCLAIMED_HOURS = env.int("WHATSAPP_MEDIA_UNCLAIMED_HOURS", default=24)
 PERIODIC_COMMANDS.append(("prune_webhook_captures", 24 * 3600))
@@ -275,6 +332,9 @@ RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)
 RAFFLE_MAX_NUMBERS = env.int("RAFFLE_MAX_NUMBERS", default=1_000_000)
 # Ranges up to this size are generated while the raffle is created; larger ones by a task.
 RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=20_000)
+# The board picture (raffles up to 1,000 numbers) is redrawn after a number changes, but at most
+# once every this many seconds while numbers keep selling.
+BOARD_MIN_RENDER_SECONDS = env.float("BOARD_MIN_RENDER_SECONDS", default=5.0)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
 # Sales close at each raffle's cut-off even without it (reservations check the clock); this
 # job publishes the sold list promptly.
@@ -345,7 +405,11 @@ from project.jazzmin import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402, F
 
 # --- Internal API (/api/v1/ Ninja, /api/ DRF compatibility) ---------------------------------------
 # POSTs with an Idempotency-Key replay their first response (for n8n retries).
-MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
+MIDDLEWARE = [
+    *MIDDLEWARE,
+    "project.api_errors.ApiJsonErrorsMiddleware",
+    "project.idempotency.IdempotencyMiddleware",
+]
 # `project` before `ninja`, so `manage.py export_openapi_schema` is ours (sorted, with --check).
 INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
@@ -359,7 +423,7 @@ if DATABASES["default"]["ENGINE"] == "project.sqlite":
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["project.auth.DrfStaffToken"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

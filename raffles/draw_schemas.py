@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, StringConstraints
+from pydantic import StringConstraints
 
 from project.api_types import STRICT_BODY, Timestamp
 from raffles.models import Draw, Raffle
@@ -64,7 +64,7 @@ class DrawOut(Schema):
 
 class DrawIn(Schema):
     # Strict, and an unknown field is a 422: a misspelt `cancel_unpaid` must not draw anyway.
-    model_config = ConfigDict(**STRICT_BODY, extra="forbid")
+    model_config = STRICT_BODY
 
     lottery_results: list[LotteryResult] = Field(
         default_factory=list,

@@ -260,6 +260,23 @@ class RaffleInUse(RaffleError):
         return {"raffle_id": self.raffle_id}
 
 
+class PriceLocked(RaffleError):
+    """The raffle has orders: its price and currency stay as those orders were made."""
+
+    code = "price_locked"
+
+    def __init__(self, *, raffle_id: int, fields: list[str]) -> None:
+        self.raffle_id = raffle_id
+        self.fields = fields
+        super().__init__(
+            "This raffle has orders, so its price and currency can no longer change "
+            f"({', '.join(fields)})."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "fields": self.fields}
+
+
 # --- limits a hostile buyer runs into (settings; see README "Security") -----------------------
 class TooManyProofs(RaffleError):
     """The order already has as many payment proofs as one order accepts."""
@@ -464,6 +481,35 @@ class LotteryNotNamed(RaffleError):
     def __init__(self, *, raffle_id: int) -> None:
         self.raffle_id = raffle_id
         super().__init__("An official lottery draw needs the lottery's name and date.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class BoardTooLarge(RaffleError):
+    """The raffle has more numbers than a board picture can show."""
+
+    code = "board_too_large"
+    http_status = 422  # the raffle's size, not its state: asking again never works
+
+    def __init__(self, *, raffle_id: int, size: int, limit: int) -> None:
+        self.raffle_id, self.size, self.limit = raffle_id, size, limit
+        super().__init__(
+            f"This raffle has {size:,} numbers; a board picture shows at most {limit:,}."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "size": self.size, "limit": self.limit}
+
+
+class BoardNotReady(RaffleError):
+    """The raffle's numbers are still being generated, so there is no board to draw yet."""
+
+    code = "board_not_ready"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("The raffle's numbers are still being generated; try again shortly.")
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}

@@ -34,6 +34,7 @@ __all__ = [
     "PrizeOutcome",
     "ProofStatus",
     "Raffle",
+    "RaffleBoard",
     "RaffleChange",
     "RaffleEvent",
     "TicketNumber",
@@ -294,6 +295,9 @@ class Order(models.Model):
     )
     qty = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    # The raffle's currency when the order was made: with `unit_price`, what the buyer owes
+    # stays as it was told to them (a raffle with orders cannot change either; see PriceLocked).
+    currency = models.CharField(max_length=3, editable=False)
     total_amount = models.DecimalField(max_digits=14, decimal_places=2)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     # The one deadline; NULL while a received proof waits for review (the clock is stopped).
@@ -653,3 +657,18 @@ class Draw(models.Model):
 
     def __str__(self) -> str:
         return f"Draw of raffle #{self.raffle_id}"
+
+
+class RaffleBoard(models.Model):
+    """The last board picture drawn for a raffle (`raffles.services.board`): a cache, kept in
+    the database so every app process and worker shares it and a restart keeps it."""
+
+    raffle = models.OneToOneField(Raffle, on_delete=models.CASCADE, related_name="board")
+    # A hash of everything the picture shows but its timestamp: the numbers' states, the
+    # header's wording, the language and the drawing code's version.
+    version = models.CharField(max_length=64)
+    png = models.BinaryField()
+    rendered_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Board of raffle #{self.raffle_id} ({self.version[:12]})"

@@ -269,6 +269,7 @@ def test_healthz_says_the_database_is_unavailable_without_the_drivers_words(
         raise OperationalError('connection to server at "db.internal" failed for user "raffles"')
 
     monkeypatch.setattr(BaseDatabaseWrapper, "cursor", refuse)
+    monkeypatch.setattr("project.health._outage.down_since", None)
 
     response = client.get("/healthz")
 

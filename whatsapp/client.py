@@ -159,6 +159,24 @@ class GraphClient:
                 f"unexpected media response: {data!r}"[:500], code="bad_response"
             ) from exc
 
+    def upload_media(self, content: bytes, *, mime_type: str, filename: str) -> str:
+        """POST /{phone-number-id}/media (multipart): the new media id, usable in messages.
+
+        A lost answer leaves an orphan file at Meta (it expires on its own); uploading again
+        is harmless, so every failure here can simply be retried."""
+        data = self._request(
+            "POST",
+            f"{self.phone_number_id}/media",
+            data={"messaging_product": "whatsapp", "type": mime_type},
+            files={"file": (filename, content, mime_type)},
+        )
+        media_id = str(data.get("id") or "")
+        if not media_id:
+            raise PermanentGraphError(
+                f"unexpected upload response: {data!r}"[:500], code="bad_response"
+            )
+        return media_id
+
     def download(self, url: str, *, max_bytes: int) -> bytes:
         """Fetch a media URL (bearer token required), refusing anything over max_bytes.
 
@@ -188,6 +206,21 @@ class GraphClient:
                 return b"".join(chunks)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
+
+    # --- message templates ----------------------------------------------------------------------
+    def message_templates_page(self, path_or_url: str) -> dict[str, Any]:
+        """GET one page of /{WABA-ID}/message_templates: the first path, or a `paging.next` URL.
+
+        A `paging.next` URL carries our bearer token, so it must point at the Graph API host we
+        were configured with; any other host is refused before a connection is made."""
+        if path_or_url.startswith(("http://", "https://")):
+            target = httpx.URL(path_or_url)
+            if target.host != self._http.base_url.host or target.port != self._http.base_url.port:
+                raise PermanentGraphError(
+                    f"paging URL not on the Graph API host: {path_or_url[:200]}",
+                    code="paging_host_not_allowed",
+                )
+        return self._request("GET", path_or_url)
 
     # --- plumbing -----------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "id",
         "contact",
         "kind",
-        "notice",
+        "notice_kind",
         "status",
         "attempts",
         "last_error_code",
@@ -29,7 +29,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     ]
-    list_filter = ["status", "notice", "kind", "last_error_code"]
+    list_filter = ["status", "kind", "notice_kind", "last_error_code"]
     search_fields = ["contact__wa_id", "contact__profile_name", "wa_message_id"]
     list_select_related = ["contact"]
     date_hierarchy = "created_at"
@@ -43,9 +43,13 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    @admin.action(description="Send failed messages again", permissions=["change"])
+    @admin.action(
+        description="Send failed messages (or those needing a template) again",
+        permissions=["change"],
+    )
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
-        ids = list(queryset.filter(status=OutboundStatus.FAILED).values_list("pk", flat=True))
+        again = [OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE]
+        ids = list(queryset.filter(status__in=again).values_list("pk", flat=True))
         count = retry_failed(outbound_ids=ids)
         self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
 

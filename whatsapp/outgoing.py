@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 __all__ = [
     "Button",
     "ButtonsMessage",
+    "ImageMessage",
     "ListMessage",
     "ListRow",
     "ListSection",
@@ -40,6 +41,8 @@ LIST_ROW_ID_MAX = 200
 LIST_ROW_TITLE_MAX = 24
 LIST_ROW_DESCRIPTION_MAX = 72
 LIST_SECTION_TITLE_MAX = 24
+CAPTION_MAX = 1024  # image captions
+MEDIA_ID_MAX = 128
 
 
 class OutgoingMessageInvalid(ValueError):
@@ -231,6 +234,27 @@ class ListMessage:
         return {**_envelope(to), "type": "interactive", "interactive": interactive}
 
 
+@dataclass(frozen=True)
+class ImageMessage:
+    """A picture we uploaded before (`whatsapp.services.uploads`), sent by its media id."""
+
+    kind: ClassVar[str] = "image"
+
+    media_id: str
+    caption: str = ""
+
+    def validate(self) -> None:
+        _text(self.media_id, name="image media id", maximum=MEDIA_ID_MAX)
+        _text(self.caption, name="image caption", maximum=CAPTION_MAX, required=False)
+
+    def graph_payload(self, to: str) -> dict[str, Any]:
+        self.validate()
+        image: dict[str, Any] = {"id": self.media_id}
+        if self.caption:
+            image["caption"] = self.caption
+        return {**_envelope(to), "type": "image", "image": image}
+
+
 def _row_payload(row: ListRow) -> dict[str, str]:
     rendered = {"id": row.id, "title": row.title}
     if row.description:
@@ -238,7 +262,7 @@ def _row_payload(row: ListRow) -> dict[str, str]:
     return rendered
 
 
-OutgoingMessage = TextMessage | ButtonsMessage | ListMessage
+OutgoingMessage = TextMessage | ButtonsMessage | ListMessage | ImageMessage
 
 
 def read_receipt_payload(message_id: str) -> dict[str, Any]:

@@ -1,10 +1,10 @@
 """Messages as plain text, the one way everything shows them.
 
-What the bot sent is read from its exact Graph API request body (`render_payload`): the body,
-then a list's button label, section titles and rows numbered `1.`, `2.`, or reply buttons
-numbered `(1)`, `(2)`. What a buyer sent is read from the stored message (`inbound_text`). The
-contact timeline (admin and API), the `chat` command, `replay_webhook --dry-run` and the bot's
-tests all use these two.
+What the bot sent is read from its exact Graph API request body (`render_payload`): the body
+(an image as "[image]" and its caption), then a list's button label, section titles and rows
+numbered `1.`, `2.`, or reply buttons numbered `(1)`, `(2)`. What a buyer sent is read from
+the stored message (`inbound_text`). The contact timeline (admin and API), the `chat` command,
+`replay_webhook --dry-run` and the bot's tests all use these two.
 """
 
 from __future__ import annotations
@@ -29,16 +29,24 @@ class Choice(NamedTuple):
 def render_payload(
     payload: Mapping[str, Any], *, show_ids: bool = False
 ) -> tuple[str | None, list[Choice]]:
-    """(text, choices) of a text or interactive message; (None, []) for anything a buyer does
-    not read as a message (a read receipt). `show_ids` adds each choice's id after its title."""
+    """(text, choices) of a text, image or interactive message; (None, []) for anything a
+    buyer does not read as a message (a read receipt). `show_ids` adds each choice's id after
+    its title."""
     kind = payload.get("type")
     if kind == "text":
         return str((payload.get("text") or {}).get("body", "")), []
+    if kind == "image":
+        return _image_text(payload), []
     if kind != "interactive":
         return None, []
     interactive = payload.get("interactive") or {}
     action = interactive.get("action") or {}
     lines = [str((interactive.get("body") or {}).get("text", ""))]
+    # Header and footer are what the buyer reads too (the footer in small grey type).
+    if (interactive.get("header") or {}).get("text"):
+        lines.insert(0, str(interactive["header"]["text"]))
+    if (interactive.get("footer") or {}).get("text"):
+        lines.append(str(interactive["footer"]["text"]))
     found: list[Choice] = []
 
     def shown(choice: Choice, detail: str = "") -> str:
@@ -59,6 +67,12 @@ def render_payload(
             found.append(Choice(reply.get("id", ""), reply.get("title", ""), False))
             lines.append(f"  ({len(found)}) {shown(found[-1])}")
     return "\n".join(lines), found
+
+
+def _image_text(payload: Mapping[str, Any]) -> str:
+    """ "[image] caption": what the buyer sees, less the picture itself."""
+    caption = str((payload.get("image") or {}).get("caption", ""))
+    return f"[image] {caption}".strip()
 
 
 def inbound_text(message: InboundMessage) -> str:

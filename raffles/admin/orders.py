@@ -234,7 +234,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Total", ordering="total_amount")
     def total(self, order: Order) -> str:
-        return f"{order.total_amount} {order.raffle.currency}"
+        return f"{order.total_amount} {order.currency}"
 
     @admin.display(description="Deadline", ordering="expires_at")
     def deadline(self, order: Order) -> str:

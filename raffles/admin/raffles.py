@@ -23,6 +23,7 @@ from django.utils.timezone import localtime
 
 from project.files import spreadsheet_cell
 from raffles import selectors, services
+from raffles.admin.board import BoardAdminMixin
 from raffles.admin.draw import RUN_DRAW_PERMISSION, PrizeInline, draw_proof, run_draw_view
 from raffles.errors import RaffleError
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
@@ -140,7 +141,7 @@ class RaffleEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Raffle)
-class RaffleAdmin(admin.ModelAdmin):
+class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     form = RaffleForm
     list_display = [
         "title",
@@ -162,6 +163,7 @@ class RaffleAdmin(admin.ModelAdmin):
         "draw_proof",
         "availability_summary",
         "tickets_ready",
+        "board_picture",
         "history",
         "created_at",
         "updated_at",
@@ -193,6 +195,7 @@ class RaffleAdmin(admin.ModelAdmin):
             },
         ),
         ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
+        ("Board", {"fields": ["board_picture"]}),
         ("History", {"fields": ["history"]}),
         ("Timestamps", {"fields": ["created_at", "updated_at"]}),
     ]

@@ -155,7 +155,12 @@ def _take_numbers(
 
 def _current(raffle: Raffle) -> Raffle:
     """The raffle as stored now (an operator may have closed it since the caller loaded it),
-    refused once its sales are closed (see `raffles.services.sales`)."""
+    refused once its sales are closed (see `raffles.services.sales`).
+
+    On PostgreSQL the row is read FOR KEY SHARE (in `raffle_for_sale`), the lock the order's
+    foreign key takes anyway, only earlier: buyers do not wait for each other, but a change of
+    price or currency (FOR UPDATE, see `update_raffle`) or the close of sales waits for this
+    order and then sees it, or this read waits for them."""
     return raffle_for_sale(raffle_id=raffle.pk)
 
 
@@ -258,6 +263,7 @@ def _create_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, no
                 contact=contact,
                 qty=qty,
                 unit_price=raffle.ticket_price,
+                currency=raffle.currency,
                 total_amount=raffle.ticket_price * qty,
                 status=status,
                 expires_at=now + raffle.ttl,

@@ -129,17 +129,25 @@ def test_the_raffle_list_says_whether_sales_are_open_closed_or_drawn(client, sup
     assert model_admin.sales_state(drawable) == "drawn"
 
 
-def test_notices_waiting_for_a_template_stay_visible_on_the_landing_page(
-    client, superuser, drawable
+def test_draw_notices_without_a_template_stay_visible_on_the_landing_page(
+    client, superuser, drawable, fake_graph, settings
 ):
+    from whatsapp.models import OutboundMessage, OutboundStatus
+    from whatsapp.services.delivery import deliver
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     cut_off(drawable)
     client.force_login(superuser)
     client.post(draw_url(drawable), {})  # the buyers never wrote: all outside the window
+    notices = OutboundMessage.objects.exclude(notice_kind="")
+    for pk in notices.values_list("pk", flat=True):
+        deliver(outbound_id=pk)  # no approved template: each waits for one
 
     page = client.get(reverse("admin:index")).content.decode()
     listed = client.get(
-        reverse("admin:whatsapp_outboundmessage_changelist") + "?status__exact=waiting_template"
+        reverse("admin:whatsapp_outboundmessage_changelist") + "?status__exact=needs_template"
     )
 
-    assert "5 notices wait for a message template" in page  # 3 results + 2 winners
+    assert notices.filter(status=OutboundStatus.NEEDS_TEMPLATE).count() == 5  # 3 results + 2 wins
+    assert 'id="needs-template"' in page and "draw_result" in page and "winner" in page
     assert listed.status_code == 200 and "Draw result" in listed.content.decode()

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import TestCase
 
 APP_SECRET = "conversation-test-secret"
 PHONE_NUMBER_ID = "106540352242922"
@@ -76,6 +77,16 @@ def raffle(db, bot_settings):
     return make_raffle()
 
 
+def play_board_worker(callbacks) -> None:
+    """Run the board requests a turn made on commit, as the task worker would (the test's
+    transaction never commits, and the other on-commit work is not this harness's business)."""
+    from conversation import board
+
+    for callback in callbacks:
+        if getattr(callback, "func", None) is board._enqueue_board:
+            board.send_board_now(**callback.keywords)
+
+
 class WebhookChat:
     """One buyer talking through signed webhook POSTs; answers are read from the outbox."""
 
@@ -92,8 +103,10 @@ class WebhookChat:
         from whatsapp.models import InboundMessage, InboundState, OutboundMessage
 
         before = OutboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        response = signed_post(self.client, payload)
+        with TestCase.captureOnCommitCallbacks() as callbacks:
+            response = signed_post(self.client, payload)
         assert response.status_code == 200, response.content
+        play_board_worker(callbacks)
         message_id = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
         stored = InboundMessage.objects.get(wa_message_id=message_id)
         assert stored.state == InboundState.PROCESSED, stored.error
@@ -102,11 +115,15 @@ class WebhookChat:
             .exclude(kind="read_receipt")
             .order_by("pk")
         )
-        # One message per turn: the bot never bursts several messages at a buyer.
-        assert len(replies) == 1, [r.payload for r in replies]
+        # One message per turn: the bot never bursts several messages at a buyer. The one
+        # exception is the board picture, which comes right before the reply.
+        pictures = [r for r in replies if r.kind == "image"]
+        replies = [r for r in replies if r.kind != "image"]
+        assert len(replies) == 1 and len(pictures) <= 1, [r.payload for r in replies]
         text, choices = render_payload(replies[0].payload)
         self.last_choices = choices
-        return text or ""
+        shown = [render_payload(p.payload)[0] or "" for p in pictures]
+        return "\n".join([*shown, text or ""])
 
     def say(self, text: str) -> str:
         from whatsapp.simulator import text_message_payload

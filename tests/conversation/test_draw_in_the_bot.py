@@ -1,6 +1,6 @@
 """The draw as buyers see it: the raffle card, "My tickets", the refusal after the close, and
-the notices (one per winner, one result for every paid buyer, set-based, waiting for a
-template when the buyer is outside the 24-hour window)."""
+the notices (one per winner, one result for every paid buyer, set-based, carrying their
+template values for a buyer outside the 24-hour window)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.translation import override
 
-from raffles.models import DrawMethod, Order, OrderStatus, Raffle
+from conversation.notices import NoticeKind
+from raffles.models import DrawMethod, Order, OrderStatus, PrizeOutcome, Raffle
 from raffles.services import reserve_specific, submit_order
 from raffles.services.draw import run_draw
 from tests.conversation.conftest import make_raffle
 from tests.conversation.machine_chat import MachineChat, buyer
 from tests.raffles.test_draw import buyers, cut_off, sell, with_prizes
-from whatsapp.models import NoticeKind, OutboundMessage, OutboundStatus
+from whatsapp.models import MessageTemplate, OutboundMessage, OutboundStatus
+from whatsapp.services.delivery import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -118,39 +120,75 @@ def test_winners_and_every_paid_buyer_are_told_and_nobody_twice(closing):
 
     winners = {e["order_id"] for e in draw.results}
     for contact in contacts:
-        notices = list(contact.outbound_messages.exclude(notice=""))
-        kinds = sorted(m.notice for m in notices)
+        notices = list(contact.outbound_messages.exclude(notice_kind=""))
+        kinds = sorted(m.notice_kind for m in notices)
         order = Order.objects.get(contact=contact)
         expected = ["draw_result", "winner"] if order.pk in winners else ["draw_result"]
         assert kinds == expected, contact
-    assert not unpaid.outbound_messages.filter(notice__in=["draw_result", "winner"]).exists()
+    assert not unpaid.outbound_messages.filter(notice_kind__in=["draw_result", "winner"]).exists()
     assert any("unpaid when the raffle was drawn" in t for t in texts(unpaid))
     for entry in draw.results:
         order = Order.objects.get(pk=entry["order_id"])
-        notice = OutboundMessage.objects.get(notice=NoticeKind.WINNER, contact=order.contact)
+        notice = OutboundMessage.objects.get(notice_kind=NoticeKind.WINNER, contact=order.contact)
         body = notice.payload["text"]["body"]
         assert f"Your number {entry['number']} won Prize {entry['position']}" in body
         assert f"#{order.pk}" in body  # how to claim: the order number to quote
+        # The same facts fill the winner template when the buyer is outside the window.
+        assert notice.template_params == {
+            "raffle": "Big Car Raffle",
+            "winning_number": entry["number"],
+            "prize": f"Prize {entry['position']}",
+            "order": str(order.pk),
+        }
 
 
-def test_a_buyer_outside_the_window_waits_for_a_template_and_is_still_visible(closing):
-    recent, silent = buyer("573001", "Recent"), buyer("573002", "Silent")
-    type(recent).objects.filter(pk=recent.pk).update(last_inbound_at=timezone.now())
-    type(silent).objects.filter(pk=silent.pk).update(
+def test_outside_the_window_the_result_goes_as_its_template_or_waits_visibly_for_one(
+    closing, fake_graph
+):
+    recent, silent, later = buyer("573001", "Recent"), buyer("573002", "Silent"), buyer("573003")
+    Contact = type(recent)
+    Contact.objects.filter(pk=recent.pk).update(last_inbound_at=timezone.now())
+    Contact.objects.filter(pk__in=[silent.pk, later.pk]).update(
         last_inbound_at=timezone.now() - timedelta(days=3)
     )
-    sell(closing, recent, [1])
-    sell(closing, silent, [2])
+    for number, contact in enumerate([recent, silent, later], start=1):
+        sell(closing, contact, [number])
     cut_off(closing)
 
     run_draw(raffle=closing)
 
-    result = {
-        m.contact_id: (m.status, m.next_attempt_at is None)
-        for m in OutboundMessage.objects.filter(notice=NoticeKind.DRAW_RESULT)
+    rows = {
+        m.contact_id: m for m in OutboundMessage.objects.filter(notice_kind=NoticeKind.DRAW_RESULT)
     }
-    assert result[recent.pk] == (OutboundStatus.QUEUED, False)
-    assert result[silent.pk] == (OutboundStatus.WAITING_TEMPLATE, True)
+    won = [
+        closing.format_number(p.winning_number)
+        for p in closing.prizes.order_by("position")
+        if p.outcome == PrizeOutcome.WON
+    ]
+    assert rows[silent.pk].template_params == {
+        "raffle": "Big Car Raffle",
+        "winning_number": ", ".join(won),
+    }
+    # Decided at delivery: inside the window the free-form result; outside, with no approved
+    # template yet, the row waits (visible, not retried); once one exists it is used.
+    assert deliver(outbound_id=rows[recent.pk].pk).status == OutboundStatus.SENT
+    waiting = deliver(outbound_id=rows[silent.pk].pk)
+    assert waiting.status == OutboundStatus.NEEDS_TEMPLATE and waiting.next_attempt_at is None
+    body = "Hi {{1}}, the draw of {{2}} has taken place. The winning number is {{3}}."
+    fake_graph.add_template("draw_result", "en_US", body=body)
+    MessageTemplate.objects.create(
+        name="draw_result",
+        language="en_US",
+        status="APPROVED",
+        category="UTILITY",
+        components=[{"type": "BODY", "text": body}],
+    )
+    assert deliver(outbound_id=rows[later.pk].pk).status == OutboundStatus.SENT
+    free_form, template = fake_graph.sent()
+    assert free_form["type"] == "text" and "has been drawn" in free_form["text"]["body"]
+    assert template["type"] == "template" and template["template"]["name"] == "draw_result"
+    values = [p["text"] for p in template["template"]["components"][0]["parameters"]]
+    assert values[1:] == ["Big Car Raffle", ", ".join(won)]
 
 
 def test_telling_many_buyers_costs_a_few_statements_not_one_per_buyer(closing):
@@ -165,4 +203,4 @@ def test_telling_many_buyers_costs_a_few_statements_not_one_per_buyer(closing):
 
     inserts = [q for q in queries.captured_queries if "whatsapp_outboundmessage" in q["sql"]]
     assert len(inserts) <= 3  # winners, the result: one INSERT each
-    assert OutboundMessage.objects.filter(notice=NoticeKind.DRAW_RESULT).count() == 60
+    assert OutboundMessage.objects.filter(notice_kind=NoticeKind.DRAW_RESULT).count() == 60

@@ -5,10 +5,13 @@ It records every request, answers in Meta's shapes, serves media, and can be tol
     with FakeGraph() as graph:                       # or the `fake_graph` pytest fixture
         graph.fail_next(2, status=500)                # two 500s, then normal again
         graph.fail_next(1, status=400, code=130429)   # Meta's rate limit (error body shape)
+        graph.add_template("payment_confirmed", "es", body="Hola {{1}}, pedido #{{2}}")
+        graph.closed_windows.add("5215550001")        # free form refused (131047), templates not
         graph.fail_for(3.0, status=503)               # every request for 3 seconds
         graph.delay_next(1, seconds=2)                # answer late: client read timeouts
         graph.stop(); graph.start()                   # connection refused, then back
         media_id = graph.add_media(b"...", "image/jpeg")
+        # POST /{phone-number-id}/media (multipart) stores an upload: graph.uploads()
 
     graph.sent()        # JSON bodies of messages Meta "accepted", in order
     graph.requests      # every RecordedRequest (method, path, headers, body, response status)
@@ -19,14 +22,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Failure", "FakeGraph", "RecordedRequest", "error_body"]
+__all__ = ["Failure", "FakeGraph", "RecordedRequest", "Upload", "error_body"]
 
 API_VERSION = "v23.0"
 
@@ -38,6 +44,8 @@ ERROR_TITLES = {
     131000: "Something went wrong",
     131026: "Message undeliverable",
     131047: "Re-engagement message",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template name does not exist in the translation",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
 }
 
@@ -54,6 +62,15 @@ class RecordedRequest:
     @property
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
+
+
+@dataclass(frozen=True)
+class Upload:
+    media_id: str
+    content: bytes
+    mime_type: str
+    filename: str
+    fields: dict[str, str]
 
 
 @dataclass
@@ -89,10 +106,17 @@ class FakeGraph:
         self.requests: list[RecordedRequest] = []
         self._failures: list[Failure] = []
         self._media: dict[str, tuple[bytes, str]] = {}
+        self._uploads: list[Upload] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         # Message ids to hand out before generated ones (tests that need to know them ahead).
         self.next_message_ids: list[str] = []
+        # The business account's message templates, served a page at a time like Meta does.
+        self.business_account_id = "waba-1"
+        self.templates: list[dict[str, Any]] = []
+        self.template_page_size = 100
+        # Recipients whose 24-hour window is closed: free-form messages get 131047.
+        self.closed_windows: set[str] = set()
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -177,6 +201,31 @@ class FakeGraph:
             self._media[media_id] = (content, mime_type)
         return media_id
 
+    def add_template(
+        self,
+        name: str,
+        language: str,
+        *,
+        body: str,
+        status: str = "APPROVED",
+        category: str = "UTILITY",
+        header: str = "",
+    ) -> dict[str, Any]:
+        components: list[dict[str, Any]] = [{"type": "BODY", "text": body}]
+        if header:
+            components.insert(0, {"type": "HEADER", "format": "TEXT", "text": header})
+        template = {
+            "id": str(next(self._ids) + 10_000),
+            "name": name,
+            "language": language,
+            "status": status,
+            "category": category,
+            "components": components,
+        }
+        with self._lock:
+            self.templates.append(template)
+        return template
+
     # --- what happened ----------------------------------------------------------------------
     def sent(self) -> list[dict[str, Any]]:
         """Bodies of message POSTs that were accepted (2xx), in arrival order."""
@@ -186,6 +235,11 @@ class FakeGraph:
                 for r in self.requests
                 if r.method == "POST" and r.path.endswith("/messages") and 200 <= r.status < 300
             ]
+
+    def uploads(self) -> list[Upload]:
+        """Files accepted by POST /{phone-number-id}/media, in arrival order."""
+        with self._lock:
+            return list(self._uploads)
 
     def message_posts(self) -> list[RecordedRequest]:
         with self._lock:
@@ -287,6 +341,12 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send_message(body, recorded)
                 return
+            if method == "POST" and len(parts) == 2 and parts[1] == "media":
+                self._upload(body, recorded)
+                return
+            if method == "GET" and len(parts) == 2 and parts[1] == "message_templates":
+                self._templates_page(parts[0], recorded)
+                return
             if method == "GET" and len(parts) == 2 and parts[0] == "media-download":
                 self._download(parts[1], recorded)
                 return
@@ -311,6 +371,14 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 self._reply(recorded, 200, {"success": True})
                 return
             to = str(data.get("to", ""))
+            if data.get("type") == "template":
+                problem = self._template_problem(data.get("template"))
+                if problem:
+                    self._reply(recorded, 400, error_body(*problem))
+                    return
+            elif to in graph.closed_windows:
+                self._reply(recorded, 400, error_body(131047))
+                return
             self._reply(
                 recorded,
                 200,
@@ -320,6 +388,79 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     "messages": [{"id": graph._new_wamid()}],
                 },
             )
+
+        def _upload(self, body: bytes, recorded: RecordedRequest) -> None:
+            """Meta's checks that matter to us: multipart, messaging_product, a typed file."""
+            message = BytesParser(policy=email_policy.HTTP).parsebytes(
+                b"Content-Type: "
+                + self.headers.get("Content-Type", "").encode()
+                + b"\r\n\r\n"
+                + body
+            )
+            fields: dict[str, str] = {}
+            file_part = None
+            for part in message.iter_parts() if message.is_multipart() else []:
+                name = part.get_param("name", header="content-disposition")
+                if part.get_filename():
+                    file_part = part
+                elif name:
+                    fields[str(name)] = str(part.get_content()).strip()
+            if file_part is None or fields.get("messaging_product") != "whatsapp":
+                self._reply(recorded, 400, error_body(100, "file and messaging_product needed"))
+                return
+            content = file_part.get_payload(decode=True) or b""
+            mime_type = file_part.get_content_type()
+            media_id = graph.add_media(content, mime_type)
+            with graph._lock:
+                graph._uploads.append(
+                    Upload(media_id, content, mime_type, file_part.get_filename() or "", fields)
+                )
+            self._reply(recorded, 200, {"id": media_id})
+
+        def _template_problem(self, template: Any) -> tuple[int, str] | None:
+            """Meta's checks on a template send: it exists, is approved, gets its parameters."""
+
+            if not isinstance(template, dict):
+                return 100, "template is required"
+            name = template.get("name")
+            code = (template.get("language") or {}).get("code")
+            with graph._lock:
+                found = [t for t in graph.templates if t["name"] == name and t["language"] == code]
+            if not found or found[0]["status"] != "APPROVED":
+                return 132001, f"template {name} ({code}) not found or not approved"
+            body = next(c for c in found[0]["components"] if c["type"] == "BODY")
+            wanted = len(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", body["text"])))
+            given = sum(
+                len(c.get("parameters") or [])
+                for c in template.get("components") or []
+                if c.get("type") == "body"
+            )
+            if wanted != given:
+                return 132000, f"expected {wanted} parameters, got {given}"
+            return None
+
+        def _templates_page(self, account: str, recorded: RecordedRequest) -> None:
+            from urllib.parse import parse_qs
+
+            if account != graph.business_account_id:
+                self._reply(recorded, 400, error_body(100, "Unknown business account"))
+                return
+            query = parse_qs(urlsplit(recorded.path).query)
+            start = int((query.get("after") or ["0"])[0])
+            size = min(int((query.get("limit") or ["25"])[0]), graph.template_page_size)
+            with graph._lock:
+                page = graph.templates[start : start + size]
+                more = start + size < len(graph.templates)
+            answer: dict[str, Any] = {
+                "data": page,
+                "paging": {"cursors": {"before": str(start), "after": str(start + size)}},
+            }
+            if more:
+                answer["paging"]["next"] = (
+                    f"{graph.base_url}/{account}/message_templates?limit={size}"
+                    f"&after={start + size}"
+                )
+            self._reply(recorded, 200, answer)
 
         def _media_info(self, media_id: str, recorded: RecordedRequest) -> None:
             media = graph._media.get(media_id)

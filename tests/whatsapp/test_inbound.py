@@ -332,6 +332,27 @@ def test_a_database_outage_answers_503_keeps_the_capture_and_commits_no_message(
     assert WebhookCapture.objects.get().outcome == "retry_later"
 
 
+@pytest.mark.parametrize("error", ["database is locked", "server closed the connection"])
+def test_a_database_error_in_the_handler_answers_503_and_the_redelivery_is_answered_once(
+    handler, monkeypatch, error
+):
+    real = handler.__class__.__call__
+
+    def database_away(self, message):
+        raise OperationalError(error)
+
+    monkeypatch.setattr(handler.__class__, "__call__", database_away)
+    first = deliver(load_fixture("text"))
+    monkeypatch.setattr(handler.__class__, "__call__", real)
+
+    again = deliver(load_fixture("text"))
+
+    assert first.status_code == 503
+    assert (again.status_code, again.messages, again.duplicates) == (200, 1, 0)
+    assert handler.handled == [InboundMessage.objects.get().wa_message_id]
+    assert InboundMessage.objects.get().state == InboundState.PROCESSED
+
+
 def test_a_batch_bigger_than_one_chunk_is_stored_whole_under_one_capture(handler):
     from whatsapp.services.webhooks import CHUNK_SIZE
     from whatsapp.simulator import envelope

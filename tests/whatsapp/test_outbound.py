@@ -19,6 +19,7 @@ from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStat
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
+    ImageMessage,
     ListMessage,
     ListRow,
     ListSection,
@@ -227,8 +228,9 @@ def test_a_read_receipt_is_queued_once_per_inbound_message(buyer):
             button="Raffles",
             sections=[ListSection("Open", [ListRow("r:1", "Car", "Ticket $10")])],
         ),
+        ImageMessage(media_id="1234567890", caption="The board"),
     ],
-    ids=["text", "buttons", "list"],
+    ids=["text", "buttons", "list", "image"],
 )
 def test_each_kind_is_sent_as_stored(fake_graph, buyer, message):
     row = queue_message(contact=buyer, message=message)
@@ -522,3 +524,57 @@ def test_the_lease_always_outlasts_the_slowest_attempt(buyer, settings):
 
     row.refresh_from_db()
     assert row.next_attempt_at >= timezone.now() + timedelta(seconds=60)
+
+
+# --- the database goes away while a send is in flight ---------------------------------------
+def _database_away_for(monkeypatch, writes: int) -> list[int]:
+    """The next `writes` outcome writes fail as if the database were gone; counts the tries."""
+    from django.db import OperationalError
+
+    real = delivery._record_success
+    tries: list[int] = []
+
+    def flaky(outbound, result):
+        tries.append(1)
+        if len(tries) <= writes:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(outbound, result)
+
+    monkeypatch.setattr(delivery, "_record_success", flaky)
+    monkeypatch.setattr(delivery.time, "sleep", lambda seconds: None)
+    return tries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_meta_accepted_while_the_database_was_away_is_written_when_it_returns(
+    fake_graph, buyer, monkeypatch, settings
+):
+    settings.WHATSAPP_SEND_LEASE_SECONDS = 60
+    row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
+    tries = _database_away_for(monkeypatch, writes=3)
+
+    deliver(outbound_id=row.pk)
+    make_due(row)  # even once the lease is over, the row is not sent again
+    send_due()
+
+    row.refresh_from_db()
+    assert len(tries) == 4
+    assert (row.status, row.attempts) == (OutboundStatus.SENT, 1)
+    assert len(fake_graph.message_posts()) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_the_database_never_took_is_given_up_when_the_lease_ends(
+    fake_graph, buyer, monkeypatch, settings
+):
+    from django.db import OperationalError
+
+    settings.WHATSAPP_SEND_LEASE_SECONDS = 1  # the lease ends before the first retry
+    row = queue_message(contact=buyer, message=TextMessage(body="Hola"))
+    _database_away_for(monkeypatch, writes=10_000)
+
+    with pytest.raises(OperationalError):
+        deliver(outbound_id=row.pk)
+
+    row.refresh_from_db()
+    assert row.status == OutboundStatus.SENDING  # re-driven by the sweeper after the lease

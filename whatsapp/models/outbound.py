@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = [
-    "DUE_STATUSES",
-    "NoticeKind",
-    "OutboundKind",
-    "OutboundMessage",
-    "OutboundStatus",
-    "PendingStatus",
-]
+__all__ = ["DUE_STATUSES", "OutboundKind", "OutboundMessage", "OutboundStatus", "PendingStatus"]
 
 
 class OutboundKind(models.TextChoices):
     TEXT = "text", "Text"
     BUTTONS = "buttons", "Reply buttons"
     LIST = "list", "List"
+    IMAGE = "image", "Image"
     READ_RECEIPT = "read_receipt", "Read receipt"
 
 
@@ -37,17 +31,9 @@ class OutboundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     # No credentials configured (local runs): logged and kept, never sent. Terminal.
     RECORDED = "recorded", "Recorded (not sent)"
-    # A notice for a buyer outside the 24-hour window: only an approved template may reach them.
-    # Kept and visible, never sent as free text (Meta would refuse it) until templates exist.
-    WAITING_TEMPLATE = "waiting_template", "Waiting for a template"
-
-
-class NoticeKind(models.TextChoices):
-    """What a message announces, for notices sent unprompted (a template will carry them)."""
-
-    NONE = "", "Reply"
-    DRAW_RESULT = "draw_result", "Draw result"
-    WINNER = "winner", "Winner"
+    # A notice outside the 24-hour window with no approved template to carry it. Not retried:
+    # it waits for an operator (a template approved later sends it again).
+    NEEDS_TEMPLATE = "needs_template", "Needs a template"
 
 
 # Rows a delivery attempt may still be made for (SENDING once its lease has run out).
@@ -60,7 +46,6 @@ class OutboundMessage(models.Model):
     )
     kind = models.CharField(max_length=16, choices=OutboundKind.choices)
     payload = models.JSONField(help_text="The exact request body sent to the Graph API.")
-    notice = models.CharField(max_length=32, choices=NoticeKind.choices, default="", blank=True)
     status = models.CharField(
         max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
     )
@@ -71,6 +56,14 @@ class OutboundMessage(models.Model):
     )
     # For read receipts: the inbound message acknowledged, so it is acknowledged once.
     acknowledges = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    # A notice (payment confirmed, reminder...) can go out as an approved template outside the
+    # 24-hour window: its kind and its values ({"order": "42", ...}) decide which and how.
+    # Database defaults too: the set-based INSERTs of the outbox need not name these columns.
+    notice_kind = models.CharField(max_length=32, blank=True, default="", db_default="")
+    template_params = models.JSONField(default=dict, blank=True, db_default={})
+    # Set when the message went out as a template (blank: the free-form `payload`).
+    template_name = models.CharField(max_length=512, blank=True, default="", db_default="")
+    template_language = models.CharField(max_length=16, blank=True, default="", db_default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error_code = models.CharField(max_length=32, blank=True)
     last_error = models.TextField(blank=True)

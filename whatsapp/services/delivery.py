@@ -28,21 +28,22 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, router, transaction
 from django.db import connection as db_connection
-from django.db import router, transaction
 from django.db.models import F
 from django.tasks import task
 from django.utils import timezone
 
 from whatsapp.client import GraphClient, GraphError, SendResult, credentials_configured
 from whatsapp.models import DUE_STATUSES, OutboundMessage, OutboundStatus
+from whatsapp.services import message_forms
 from whatsapp.services.statuses import apply_pending_statuses, reconcile_pending_statuses
 
 __all__ = [
@@ -125,12 +126,16 @@ def deliver(*, outbound_id: int, client: GraphClient | None = None) -> OutboundM
     return _deliver(outbound_id, client)[0]
 
 
-def _claim(outbound_id: int) -> bool:
-    now = timezone.now()
+def _lease() -> timedelta:
     # The lease must outlast the slowest attempt, or the sweeper takes a row over while its
     # request is still in flight and the message goes out twice.
     slowest = settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
-    lease = timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
+    return timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
+
+
+def _claim(outbound_id: int) -> bool:
+    now = timezone.now()
+    lease = _lease()
     claimed = OutboundMessage.objects.filter(
         pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
     ).update(
@@ -144,6 +149,8 @@ def _claim(outbound_id: int) -> bool:
 
 def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMessage, bool]:
     """(the row after the attempt, whether this caller made the attempt)."""
+    # Taken before the claim, so it ends no later than the lease the claim writes.
+    lease_ends = time.monotonic() + _lease().total_seconds()
     if not _claim(outbound_id):
         return OutboundMessage.objects.get(pk=outbound_id), False
     outbound = OutboundMessage.objects.get(pk=outbound_id)
@@ -159,15 +166,55 @@ def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMess
     own_client = client is None
     graph = client or GraphClient.from_settings()
     try:
-        result = graph.send(outbound.payload)
+        # Free form or template (issue 18): the window decides, and a 131047 becomes the
+        # template; a notice no approved template can carry is kept for an operator.
+        result = message_forms.send(graph, outbound)
+    except message_forms.NeedsTemplate as missing:
+        _record_needs_template(outbound, missing)
     except GraphError as error:
-        _record_failure(outbound, error)
+        _write_within_lease(partial(_record_failure, outbound, error), outbound, lease_ends)
     else:
-        _record_success(outbound, result)
+        _write_within_lease(partial(_record_success, outbound, result), outbound, lease_ends)
     finally:
         if own_client:
             graph.close()
     return _reload(outbound), True
+
+
+def _write_within_lease(
+    write: Callable[[], object], outbound: OutboundMessage, lease_ends: float
+) -> None:
+    """Write an attempt's outcome, retrying while the database is away, until the lease ends.
+
+    Meta may already have accepted the message: if the database went away meanwhile, giving up
+    would leave the row to be sent again when its lease ends. The outcome is kept in memory and
+    written when the database returns (the fencing token in `_finish` still guards it).
+    """
+    delay = 0.5
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError) as error:
+            if db_connection.in_atomic_block or time.monotonic() + delay >= lease_ends - 1:
+                logger.error(
+                    "outbound %s: the outcome of attempt %s could not be written before the "
+                    "lease ended (%s); the row will be tried again",
+                    outbound.pk,
+                    outbound.attempts,
+                    type(error).__name__,
+                )
+                raise
+            if delay == 0.5:  # once per outcome, not per try
+                logger.warning(
+                    "outbound %s: database unavailable while writing the outcome of attempt %s; "
+                    "keeping it and retrying until the lease ends",
+                    outbound.pk,
+                    outbound.attempts,
+                )
+        db_connection.close()  # broken: the next try opens a fresh one
+        time.sleep(delay)
+        delay = min(delay * 2, settings.DATABASE_RETRY_MAX_SECONDS)
 
 
 def _reload(outbound: OutboundMessage) -> OutboundMessage:
@@ -241,6 +288,18 @@ def _record_failure(outbound: OutboundMessage, error: GraphError) -> None:
         next_attempt_at=None,
         last_error_code=error.code[:32],
         last_error=text,
+    )
+
+
+def _record_needs_template(outbound: OutboundMessage, missing: Exception) -> None:
+    """Terminal until an operator acts: retrying cannot make a template appear."""
+    logger.warning("outbound %s needs a template: %s", outbound.pk, missing)
+    _finish(
+        outbound,
+        status=OutboundStatus.NEEDS_TEMPLATE,
+        next_attempt_at=None,
+        last_error_code=getattr(missing, "code", "needs_template")[:32],
+        last_error=str(missing),
     )
 
 
@@ -336,10 +395,12 @@ class _Sweep:
 # --- operators ------------------------------------------------------------------------------------
 @transaction.atomic
 def retry_failed(*, outbound_ids: Iterable[int]) -> int:
-    """An operator's "send again" (after fixing the cause): failed rows are queued, due now."""
+    """An operator's "send again" (after fixing the cause, such as approving a template):
+    failed rows and rows needing a template are queued, due now."""
     now = timezone.now()
     requeued = OutboundMessage.objects.filter(
-        pk__in=list(outbound_ids), status=OutboundStatus.FAILED
+        pk__in=list(outbound_ids),
+        status__in=[OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE],
     ).update(status=OutboundStatus.QUEUED, next_attempt_at=now, failed_at=None, updated_at=now)
     if requeued:
         enqueue_drain_on_commit()

@@ -179,13 +179,18 @@ def receive_message(
 
 def _run_handler(message: InboundMessage, handler: Handler, *, marked: bool = False) -> None:
     """Call the handler in a savepoint: its writes and the PROCESSED mark commit together; if it
-    raises, its writes roll back and the message is kept as FAILED with the error.
+    raises, its writes roll back and the message is kept as FAILED with the error. A database
+    error (connection lost, "database is locked") is raised instead, for the caller to retry.
 
     `marked`: the row already says PROCESSED (written so by receive_message).
     """
     try:
         with transaction.atomic():
             handler(message)
+    except (OperationalError, InterfaceError):
+        # The database went away or stayed locked: not the message's fault. Marking it FAILED
+        # would leave it unanswered; raised, the webhook answers 503 and Meta delivers it again.
+        raise
     except Exception as exc:
         logger.exception("inbound handler failed for %s", message.wa_message_id)
         message.state = InboundState.FAILED

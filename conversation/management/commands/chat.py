@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
+from conversation.board import sending_boards_inline
 from whatsapp.rendering import render_payload
 
 SHORTCUTS = """\
@@ -64,7 +65,9 @@ class Command(BaseCommand):
                     "Note: WhatsApp credentials are configured; a running task worker would try "
                     f"to deliver these replies to {wa_id}."
                 )
-            Session(wa_id=wa_id, name=name, secret=secret, out=self.stdout).loop(sys.stdin)
+            # No task worker here: the board picture is sent as soon as the turn commits.
+            with sending_boards_inline():
+                Session(wa_id=wa_id, name=name, secret=secret, out=self.stdout).loop(sys.stdin)
 
     def _migrate_if_needed(self) -> None:
         """A fresh checkout has an empty database: bring it up to date, as `serve` does."""

@@ -1,13 +1,16 @@
 """`manage.py serve`: the whole system in one command, on the embedded default.
 
-Applies migrations, makes sure an admin can log in, collects static files, then supervises the
-web server, the task worker and the periodic housekeeping until Ctrl-C / SIGTERM.
+Waits for the database if it is not up yet, applies migrations, makes sure an admin can log in,
+collects static files, then supervises the web server, the task worker and the periodic
+housekeeping until Ctrl-C / SIGTERM. A part that crash-loops is restarted with backoff; only a
+part exiting with 78 (EX_CONFIG, bad configuration) stops serve.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import time
 from typing import Any
 
 from django.conf import settings
@@ -17,8 +20,9 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from project.outage import OutageLog, database_answers, wait_for_database
 from project.processes import system_processes
-from project.supervisor import Supervisor
+from project.supervisor import EX_CONFIG, Supervisor
 
 
 class Command(BaseCommand):
@@ -36,13 +40,34 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+        self._wait_for_database()
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_superuser()
         call_command("collectstatic", interactive=False, verbosity=0)
         self._announce_mode(host, port)
         code = Supervisor(system_processes(host=host, port=port, web_workers=workers)).run()
+        if code == EX_CONFIG:
+            self.stderr.write(
+                "serve stopped: a part exited with 78 (EX_CONFIG), a configuration error that "
+                "restarting cannot fix. Its message is above; fix the settings and start again."
+            )
         if code:
             raise SystemExit(code)
+
+    def _wait_for_database(self) -> None:
+        """A database still starting (or failing over) delays serve; it does not stop it."""
+        if database_answers():
+            return
+        self.stdout.write(
+            self.style.WARNING(
+                "The database is unavailable; waiting for it before migrating (Ctrl-C stops)."
+            )
+        )
+        self.stdout.flush()
+        started = time.monotonic()
+        wait_for_database(OutageLog("serve"))
+        self.stdout.write(f"The database answered after {time.monotonic() - started:.0f} s.")
+        self.stdout.flush()
 
     def _ensure_superuser(self) -> None:
         user_model = get_user_model()

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('raffles', '0006_proofs_wait_for_their_files'),
+        ('raffles', '0008_raffle_board'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
