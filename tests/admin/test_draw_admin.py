@@ -139,7 +139,7 @@ def test_draw_notices_without_a_template_stay_visible_on_the_landing_page(
     cut_off(drawable)
     client.force_login(superuser)
     client.post(draw_url(drawable), {})  # the buyers never wrote: all outside the window
-    notices = OutboundMessage.objects.exclude(notice_kind="")
+    notices = OutboundMessage.objects.filter(notice_kind__in=["draw_result", "winner"])
     for pk in notices.values_list("pk", flat=True):
         deliver(outbound_id=pk)  # no approved template: each waits for one
 
@@ -150,4 +150,4 @@ def test_draw_notices_without_a_template_stay_visible_on_the_landing_page(
 
     assert notices.filter(status=OutboundStatus.NEEDS_TEMPLATE).count() == 5  # 3 results + 2 wins
     assert 'id="needs-template"' in page and "draw_result" in page and "winner" in page
-    assert listed.status_code == 200 and "Draw result" in listed.content.decode()
+    assert listed.status_code == 200 and "draw_result" in listed.content.decode()
