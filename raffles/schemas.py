@@ -144,7 +144,7 @@ _LOTTERY_NAMED = {
 
 
 class RaffleIn(Schema):
-    model_config = ConfigDict(strict=True, json_schema_extra=_LOTTERY_NAMED)
+    model_config = ConfigDict(**STRICT_BODY, json_schema_extra=_LOTTERY_NAMED)
 
     @model_validator(mode="after")
     def _lottery_named(self) -> RaffleIn:
