@@ -416,3 +416,21 @@ def test_a_random_raffle_that_never_opened_has_no_seed_to_draw_with():
         run_draw(raffle=raffle)
 
     assert not Draw.objects.exists()
+
+
+def test_the_board_picture_lists_the_prizes_and_is_drawn_again_when_one_changes(db, settings):
+    from raffles.services.board import BOARD_PRIZE_LINES, board_for, prize_lines
+
+    settings.BOARD_MIN_RENDER_SECONDS = 0  # no rush of sales here: a change draws it again
+
+    sold_raffle = make_raffle(draw_at=timezone.now() + timedelta(days=3))
+    prizes = with_prizes(sold_raffle, BOARD_PRIZE_LINES + 2)
+    before = board_for(raffle=sold_raffle).version
+
+    lines = prize_lines(sold_raffle)
+    Prize.objects.filter(pk=prizes[0].pk).update(title="A red car")
+
+    assert lines[:2] == ["Prize 1: Prize 1", "Prize 2: Prize 2"]
+    assert lines[-1] == "and 2 more prizes" and len(lines) == BOARD_PRIZE_LINES + 1
+    assert prize_lines(sold_raffle)[0] == "Prize 1: A red car"
+    assert board_for(raffle=sold_raffle).version != before
