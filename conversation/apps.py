@@ -24,6 +24,9 @@ class ConversationConfig(AppConfig):
         raffle_signals.proof_rejected.connect(
             notifications.on_proof_rejected, dispatch_uid="conversation.proof_rejected"
         )
+        raffle_signals.raffle_drawn.connect(
+            notifications.on_raffle_drawn, dispatch_uid="conversation.raffle_drawn"
+        )
         whatsapp_signals.media_stored.connect(
             proof_files.on_media_stored, dispatch_uid="conversation.media_stored"
         )

@@ -53,6 +53,7 @@ class Inventory(Protocol):
     def live_order(self, contact: Any) -> Any | None: ...
     def order(self, contact: Any, order_id: int) -> Any | None: ...
     def orders_of(self, contact: Any, limit: int) -> Sequence[Any]: ...
+    def prizes_of(self, raffle: Any) -> Sequence[Any]: ...
 
     # changing (each raises Refused)
     def reserve_specific(self, *, raffle: Any, numbers: Sequence[int], contact: Any) -> Any: ...
@@ -109,6 +110,9 @@ class RafflesInventory:
         from raffles import selectors
 
         return list(selectors.orders_of(contact)[:limit])
+
+    def prizes_of(self, raffle: Any) -> Sequence[Any]:
+        return list(raffle.prizes.order_by("position"))
 
     def reserve_specific(self, *, raffle: Any, numbers: Sequence[int], contact: Any) -> Any:
         from raffles import services

@@ -45,6 +45,7 @@ from raffles.errors import (
     OrderTotalTooLarge,
     RaffleInactive,
     RaffleNotReady,
+    SalesClosed,
     SoldOut,
     TicketsTaken,
     TooManyLiveOrders,
@@ -52,6 +53,7 @@ from raffles.errors import (
 )
 from raffles.limits import most_per_order
 from raffles.models import LIVE_STATUSES, OrderStatus
+from raffles.selectors import sales_are_closed
 from raffles.services.board import has_board
 from whatsapp.outgoing import OutgoingMessage, TextMessage
 
@@ -187,6 +189,8 @@ class Machine:
             return Turn(State.MENU, {}, replies.no_raffles(prefix=prefix))
         if len(raffles) == 1:
             raffle = raffles[0]
+            if sales_are_closed(raffle):
+                return self._sales_closed(raffle, prefix=prefix)
             left = self.inventory.available_count(raffle)
             if left <= 0:
                 return Turn(State.MENU, {}, replies.say(prefix, replies.sold_out(raffle=raffle)))
@@ -204,6 +208,8 @@ class Machine:
         raffle = self._open_raffle(raffle_id)
         if raffle is None:
             return self.menu(prefix=replies.raffle_closed(prefix=prefix))
+        if sales_are_closed(raffle):
+            return self._sales_closed(raffle, prefix=prefix)
         left = self.inventory.available_count(raffle)
         if left <= 0:
             return self._sold_out(raffle)
@@ -246,6 +252,8 @@ class Machine:
         raffle = self._open_raffle(raffle_id)
         if raffle is None:
             return self.menu(prefix=replies.raffle_closed())
+        if sales_are_closed(raffle):
+            return self._sales_closed(raffle)
         most = self._most(raffle)
         if most <= 0:
             return self._sold_out(raffle)
@@ -579,6 +587,13 @@ class Machine:
         left = self.inventory.available_count(raffle)
         return min(_per_order(raffle, left), left)
 
+    def _sales_closed(self, raffle: Any, *, prefix: str = "") -> Turn:
+        """The card of a raffle that no longer sells: the draw's date, or its result."""
+        prizes = self.inventory.prizes_of(raffle) if raffle.drawn_at else ()
+        return Turn(
+            State.MENU, {}, replies.sales_closed_card(raffle=raffle, prizes=prizes, prefix=prefix)
+        )
+
     def _sold_out(self, raffle: Any) -> Turn:
         turn = self.menu(prefix=replies.sold_out(raffle=raffle))
         if turn.state == State.CHOOSE_MODE and turn.context.get("raffle_id") == raffle.pk:
@@ -641,6 +656,8 @@ class Machine:
                 )
         if code in (RaffleInactive.code, RaffleNotReady.code):
             return self.menu(prefix=replies.raffle_closed())
+        if code == SalesClosed.code and raffle is not None:
+            return self._sales_closed(self.inventory.raffle(raffle.pk) or raffle)
         if code == SoldOut.code:
             return self._sold_out(raffle)
         if code == NotEnoughAvailable.code:

@@ -9,15 +9,18 @@ each notice only pairs it with its values. `buyer_name` is added by the outbox.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import models
 
 from conversation import replies
+from raffles.models import PrizeOutcome
 from whatsapp.notices import Notice
 
 __all__ = [
     "NoticeKind",
+    "draw_result",
     "order_cancelled",
     "payment_confirmed",
     "payment_reminder",
@@ -25,6 +28,7 @@ __all__ = [
     "proof_rejected",
     "proof_rejected_closed",
     "reservation_expired",
+    "winner",
 ]
 
 
@@ -112,4 +116,27 @@ def payment_reminder(*, order: Any, now: dt.datetime | None = None) -> Notice:
         numbers=_numbers(order),
         total=replies.money(order.total_amount, raffle.currency),
         deadline=replies.when(order.expires_at, now=now),
+    )
+
+
+def draw_result(*, raffle: Any, draw: Any, prizes: Sequence[Any]) -> Notice:
+    """The same values for every buyer of the raffle: the result stays one INSERT for all."""
+    won = [p for p in prizes if p.outcome == PrizeOutcome.WON]
+    return Notice.of(
+        NoticeKind.DRAW_RESULT,
+        replies.notify_draw_result(raffle=raffle, draw=draw, prizes=prizes),
+        raffle=raffle.title,
+        # The template has one slot: with several prizes, every winning number in prize order.
+        winning_number=", ".join(raffle.format_number(p.winning_number) for p in won) or "-",
+    )
+
+
+def winner(*, raffle: Any, prize: Any) -> Notice:
+    return Notice.of(
+        NoticeKind.WINNER,
+        replies.notify_winner(raffle=raffle, prize=prize),
+        raffle=raffle.title,
+        winning_number=raffle.format_number(prize.winning_number),
+        prize=prize.title,
+        order=prize.winning_order_id,
     )

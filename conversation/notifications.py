@@ -33,6 +33,7 @@ __all__ = [
     "on_order_status_changed",
     "on_orders_expired",
     "on_proof_rejected",
+    "on_raffle_drawn",
 ]
 
 # States in which the buyer is not in the middle of something else: a notification may move
@@ -199,3 +200,32 @@ def on_orders_expired(
     ).exclude(state=ConversationState.DONE).update(
         state=ConversationState.MENU, context={}, updated_at=timezone.now()
     )
+
+
+@_isolated
+def on_raffle_drawn(
+    sender: Any,
+    *,
+    raffle: Any,
+    draw: Any,
+    winners: Sequence[tuple[Any, Any]] = (),
+    paid_contact_ids: Sequence[int] = (),
+    **kwargs: Any,
+) -> None:
+    """Each winner gets a personal message; every buyer with a PAID order gets the result.
+
+    Set-based: the result is one message for all buyers, written by one INSERT ... SELECT
+    (10,000 buyers are one statement, not 10,000 saves). Both are notices the buyer did not
+    prompt: outside the 24-hour window they go as the kind's approved template, decided at
+    delivery time (see `whatsapp.services.message_forms`)."""
+    from whatsapp.services.outbox import broadcast
+
+    prizes = list(raffle.prizes.order_by("position"))
+    broadcast(
+        messages=[
+            (order.contact_id, notices.winner(raffle=raffle, prize=prize))
+            for prize, order in winners
+        ]
+    )
+    result = notices.draw_result(raffle=raffle, draw=draw, prizes=prizes)
+    broadcast(messages=[(contact_id, result) for contact_id in paid_contact_ids])

@@ -15,13 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversation.actions import Action, tap_id
 from conversation.models import ConversationState as State
 from raffles import errors
-from raffles.models import OrderStatus
+from raffles.models import DrawMethod, OrderStatus, PrizeOutcome
+from raffles.selectors import sales_are_closed
+from raffles.services.draw import UNPAID_CANCEL_REASON
 from whatsapp.outgoing import (
     Button,
     ButtonsMessage,
@@ -136,9 +139,105 @@ def raffle_summary(raffle: Any, left: int) -> str:
     ]
     if getattr(raffle, "draw_at", None):
         lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at)})
+    how = draw_method_line(raffle)
+    if how:
+        lines.append(how)
     if getattr(raffle, "description", ""):
         lines.append(clip(raffle.description, 300))
     return "\n".join(lines)
+
+
+# --- the draw ------------------------------------------------------------------------------------
+def draw_method_line(raffle: Any) -> str:
+    """How the raffle is drawn, as buyers see it on its card."""
+    method = getattr(raffle, "draw_method", "")
+    if method == DrawMethod.LOTTERY and raffle.lottery_name:
+        return _("Plays with the last %(k)d digits of %(lottery)s, %(date)s.") % {
+            "k": raffle.number_width,
+            "lottery": raffle.lottery_name,
+            "date": date_format(raffle.lottery_date, "j M Y") if raffle.lottery_date else "",
+        }
+    if method == DrawMethod.RANDOM and getattr(raffle, "seed_commitment", ""):
+        return _("Verifiable random draw. Seed commitment (SHA-256): %(commitment)s") % {
+            "commitment": raffle.seed_commitment
+        }
+    return ""
+
+
+def _ordinal(position: int) -> str:
+    return _("Prize %(n)d") % {"n": position}
+
+
+def prize_results(*, raffle: Any, prizes: Sequence[Any]) -> list[str]:
+    """One line per prize: its winning number, or that the house keeps it."""
+    lines = []
+    for prize in prizes:
+        if prize.outcome == PrizeOutcome.WON:
+            lines.append(
+                _("%(position)s (%(prize)s): number %(number)s")
+                % {
+                    "position": _ordinal(prize.position),
+                    "prize": prize.title,
+                    "number": raffle.format_number(prize.winning_number),
+                }
+            )
+        else:
+            lines.append(
+                _("%(position)s (%(prize)s): no number sold won it; the house keeps it")
+                % {"position": _ordinal(prize.position), "prize": prize.title}
+            )
+    return lines
+
+
+def sales_closed_card(*, raffle: Any, prizes: Sequence[Any] = (), prefix: str = "") -> TextMessage:
+    """The card of a raffle that no longer sells: when the draw is, or its result."""
+    parts = [prefix, f"*{raffle.title}*"]
+    if getattr(raffle, "drawn_at", None) and prizes:
+        parts.append(_("This raffle has been drawn. The results:"))
+        parts.append("\n".join(prize_results(raffle=raffle, prizes=prizes)))
+    elif raffle.draw_at:
+        parts.append(_("Sales are closed. The draw is %(when)s.") % {"when": when(raffle.draw_at)})
+    else:
+        parts.append(_("Sales are closed."))
+    parts.append(draw_method_line(raffle))
+    parts.append(_("Send MENU to see the raffles."))
+    return say(*parts)
+
+
+def _proof_line(raffle: Any, draw: Any) -> str:
+    if draw.method == DrawMethod.LOTTERY:
+        return _("Lottery results: %(results)s.") % {"results": ", ".join(draw.lottery_results)}
+    return _(
+        "Check it yourself: the seed is %(seed)s and the sold numbers' SHA-256 is %(hash)s."
+    ) % {"seed": draw.seed, "hash": draw.sold_sha256}
+
+
+def notify_draw_result(*, raffle: Any, draw: Any, prizes: Sequence[Any]) -> TextMessage:
+    """The same words for every buyer of the raffle: one INSERT for all of them."""
+    return say(
+        _("*%(raffle)s* has been drawn. The results:") % {"raffle": raffle.title},
+        "\n".join(prize_results(raffle=raffle, prizes=prizes)),
+        _proof_line(raffle, draw),
+        _("Thank you for playing! Send MENU to see your tickets."),
+    )
+
+
+def notify_winner(*, raffle: Any, prize: Any) -> TextMessage:
+    return say(
+        _("Congratulations! Your number %(number)s won %(position)s in *%(raffle)s*: %(prize)s.")
+        % {
+            "number": raffle.format_number(prize.winning_number),
+            "position": _ordinal(prize.position),
+            "raffle": raffle.title,
+            "prize": prize.title,
+        },
+        clip(prize.description, 500) if prize.description else "",
+        _(
+            "To claim your prize, reply to this message: we will tell you how you receive it. "
+            "Keep this message and your order number #%(order)s."
+        )
+        % {"order": prize.winning_order_id},
+    )
 
 
 def menu(
@@ -160,18 +259,7 @@ def menu(
         ListRow(
             id=tap_id(Action.RAFFLE, raffle.pk),
             title=clip(raffle.title, 24),
-            description=clip(
-                _("%(price)s · %(left)s")
-                % {
-                    "price": money(raffle.ticket_price, raffle.currency),
-                    "left": (
-                        ngettext("%(n)d number left", "%(n)d numbers left", left) % {"n": left}
-                        if left
-                        else _("sold out")
-                    ),
-                },
-                72,
-            ),
+            description=clip(_row_description(raffle, left), 72),
         )
         for raffle, left in shown
     ]
@@ -193,6 +281,21 @@ def menu(
         button=_("Raffles"),
         sections=[ListSection(title=clip(_("Open raffles"), 24), rows=rows)],
     )
+
+
+def _row_description(raffle: Any, left: int) -> str:
+    if getattr(raffle, "drawn_at", None):
+        return _("drawn: see the results")
+    if sales_are_closed(raffle):
+        return _("sales closed · draw %(when)s") % {"when": when(raffle.draw_at)}
+    return _("%(price)s · %(left)s") % {
+        "price": money(raffle.ticket_price, raffle.currency),
+        "left": (
+            ngettext("%(n)d number left", "%(n)d numbers left", left) % {"n": left}
+            if left
+            else _("sold out")
+        ),
+    }
 
 
 def choose_mode(*, raffle: Any, left: int, prefix: str = "", board: bool = False) -> ButtonsMessage:
@@ -291,7 +394,33 @@ def my_tickets(*, orders: Sequence[Any], prefix: str = "") -> TextMessage:
                 "status": _order_status(order),
             }
         )
+        result = _ticket_result(order)
+        if result:
+            lines.append(result)
     return say(prefix, "\n".join(lines), _("Send MENU to see the raffles."))
+
+
+def _ticket_result(order: Any) -> str:
+    """Under a PAID order of a drawn raffle: what it won, or the winning numbers."""
+    raffle = order.raffle
+    if order.status != OrderStatus.PAID or not getattr(raffle, "drawn_at", None):
+        return ""
+    prizes = list(raffle.prizes.all())
+    mine = [p for p in prizes if p.winning_order_id == order.pk]
+    if mine:
+        return "\n".join(
+            _("🎉 You won %(position)s (%(prize)s) with number %(number)s!")
+            % {
+                "position": _ordinal(p.position),
+                "prize": p.title,
+                "number": raffle.format_number(p.winning_number),
+            }
+            for p in mine
+        )
+    won = [raffle.format_number(p.winning_number) for p in prizes if p.outcome == PrizeOutcome.WON]
+    return _("Drawn: the winning numbers were %(numbers)s. Not this time!") % {
+        "numbers": ", ".join(won) or "-"
+    }
 
 
 def raffle_closed(*, prefix: str = "") -> str:
@@ -687,6 +816,36 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     errors.TooManyNumbersHeld.code: lambda extra, raffle: too_many_numbers(
         most=int(extra["limit"])
     ),
+    errors.SalesClosed.code: lambda extra, raffle: (
+        _("Sales of this raffle are closed: the draw is %(when)s.")
+        % {"when": when(dt.datetime.fromisoformat(extra["draw_at"]))}
+        if extra.get("draw_at")
+        else _("This raffle no longer sells numbers: its sales are closed.")
+    ),
+    errors.SalesStillOpen.code: lambda extra, raffle: _(
+        "This raffle is still selling; the draw happens after sales close."
+    ),
+    errors.OrdersStillPending.code: lambda extra, raffle: _(
+        "Some orders of this raffle still wait for payment; the draw waits for them."
+    ),
+    errors.NoPrizes.code: lambda extra, raffle: _("This raffle has no prizes yet."),
+    errors.AlreadyDrawn.code: lambda extra, raffle: _("This raffle has already been drawn."),
+    errors.NotDrawn.code: lambda extra, raffle: _("The draw of this raffle has not happened yet."),
+    errors.InvalidLotteryResults.code: lambda extra, raffle: _(
+        "Those lottery results cannot decide every prize."
+    ),
+    errors.LotteryResultsNotExpected.code: lambda extra, raffle: _(
+        "This raffle is drawn at random, not with lottery results."
+    ),
+    errors.NoSeedCommitted.code: lambda extra, raffle: _(
+        "This raffle never opened for sale, so it cannot be drawn at random."
+    ),
+    errors.LotteryNotNamed.code: lambda extra, raffle: _(
+        "A raffle drawn with an official lottery must say which lottery and on what date."
+    ),
+    errors.DrawSetupLocked.code: lambda extra, raffle: _(
+        "How this raffle is drawn cannot change once sales have opened."
+    ),
     errors.BoardTooLarge.code: lambda extra, raffle: _(
         "That raffle has too many numbers for a board picture."
     ),
@@ -768,6 +927,8 @@ def notify_paid(*, order: Any) -> TextMessage:
 
 def notify_cancelled(*, order: Any, reason: str) -> TextMessage:
     parts = [_("Your order #%(id)s was cancelled.") % {"id": order.pk}]
+    if reason == UNPAID_CANCEL_REASON:
+        reason = _("It was still unpaid when the raffle was drawn.")
     if reason:
         parts.append(_("Reason: %(reason)s") % {"reason": reason})
     parts.append(_("Send MENU to see the raffles."))

@@ -27,4 +27,4 @@ class EventsConfig(AppConfig):
         signals.raffle_sold_out.connect(
             receivers.on_raffle_sold_out, dispatch_uid="events.raffle_sold_out"
         )
-        # raffle.drawn: connect the draw's signal here when the draw exists.
+        signals.raffle_drawn.connect(receivers.on_raffle_drawn, dispatch_uid="events.raffle_drawn")

@@ -104,6 +104,8 @@ def _order(status: str, **changes: Any) -> dict[str, Any]:
     return order
 
 
+_SOLD_SHA256 = "6605e35b4c15c5fcf152894f236279f92c1766da4638de33a5faab7c0b98c0ba"  # README example
+
 _RAFFLE = {
     "id": 7,
     "title": "Spring raffle",
@@ -118,6 +120,14 @@ _RAFFLE = {
     "reservation_ttl_minutes": None,
     "payment_instructions": "Bank ACME, account 123",
     "draw_at": "2026-12-01T20:00:00+00:00",
+    "sales_cutoff_minutes": 60,
+    "draw_method": "RANDOM",
+    "lottery_name": "",
+    "lottery_date": None,
+    "unsold_policy": "HOUSE_KEEPS",
+    "seed_commitment": "613d0c0340edbb5959bfd15512e808f02914cae084acf5d65320b1dbd649db14",
+    "sales_closed_at": None,
+    "drawn_at": None,
     "created_at": "2026-11-01T09:00:00+00:00",
     "updated_at": "2026-11-01T09:00:00+00:00",
 }
@@ -153,6 +163,54 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "reason": "The amount is not visible.",
     },
     EventType.RAFFLE_SOLD_OUT: {**_RAFFLE, "updated_at": _AT},
+    EventType.RAFFLE_DRAWN: {
+        "raffle": {
+            **_RAFFLE,
+            "sales_closed_at": "2026-12-01T19:00:00+00:00",
+            "drawn_at": "2026-12-01T20:05:00+00:00",
+            "updated_at": _AT,
+        },
+        "draw": {
+            "raffle_id": _RAFFLE["id"],
+            "method": "RANDOM",
+            "lottery_name": "",
+            "lottery_date": None,
+            "unsold_policy": "HOUSE_KEEPS",
+            "draw_at": _RAFFLE["draw_at"],
+            "sales_close_at": "2026-12-01T19:00:00+00:00",
+            "sales_closed_at": "2026-12-01T19:00:00+00:00",
+            "seed_commitment": "613d0c0340edbb5959bfd15512e808f02914cae084acf5d65320b1dbd649db14",
+            "closing_sold_sha256": _SOLD_SHA256,
+            "closing_sold_count": 6,
+            "drawn": True,
+            "drawn_at": "2026-12-01T20:05:00+00:00",
+            "seed": "5f2b9c1d0e4a7b3c6d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e",
+            "sold_sha256": _SOLD_SHA256,
+            "sold_count": 6,
+            "lottery_results": [],
+            "cancelled_order_ids": [],
+            "prizes": [
+                {
+                    "position": 1,
+                    "title": "A motorbike",
+                    "description": "",
+                    "outcome": "WON",
+                    "winning_number": "42",
+                    "winning_order_id": 12,
+                    "lottery_result": "",
+                },
+                {
+                    "position": 2,
+                    "title": "A phone",
+                    "description": "",
+                    "outcome": "WON",
+                    "winning_number": "14",
+                    "winning_order_id": 9,
+                    "lottery_result": "",
+                },
+            ],
+        },
+    },
     EventType.TEST: {
         "subscription_id": 3,
         "message": "A test event from Raffle Backoffice: if its signature verifies, all is well.",

@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from events import types
+from raffles.draw_schemas import DrawOut, draw_output
 from raffles.models import Order, PaymentProof, Raffle
 from raffles.schemas import OrderOut, ProofOut, RaffleOut
 from raffles.selectors import with_details
@@ -49,6 +50,8 @@ def build_data(*, event_type: str, subject_id: int) -> dict[str, Any]:
         if raffle is None:
             raise SubjectGone(f"raffle {subject_id} no longer exists")
         return RaffleOut.from_orm(raffle).model_dump(mode="json")
+    if subject == types.DRAW:
+        return draw_data(subject_id)
     return {
         "subscription_id": subject_id,
         "message": "A test event from Raffle Backoffice: if its signature verifies, all is well.",
@@ -80,6 +83,17 @@ def _order(order_id: int) -> Order:
 def order_data(order: Order) -> dict[str, Any]:
     """`OrderOut` as the API prints it (numbers and proofs preloaded by `with_details`)."""
     return OrderOut.from_orm(order, context=_context()).model_dump(mode="json")
+
+
+def draw_data(raffle_id: int) -> dict[str, Any]:
+    """`{"raffle": RaffleOut, "draw": DrawOut}`: the raffle and its result with the proof."""
+    raffle = Raffle.objects.filter(pk=raffle_id).first()
+    if raffle is None:
+        raise SubjectGone(f"raffle {raffle_id} no longer exists")
+    return {
+        "raffle": RaffleOut.from_orm(raffle).model_dump(mode="json"),
+        "draw": DrawOut.model_validate(draw_output(raffle)).model_dump(mode="json"),
+    }
 
 
 def proof_data(proof_id: int, *, with_reason: bool) -> dict[str, Any]:

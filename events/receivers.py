@@ -20,6 +20,7 @@ __all__ = [
     "on_orders_expired",
     "on_proof_received",
     "on_proof_rejected",
+    "on_raffle_drawn",
     "on_raffle_sold_out",
 ]
 
@@ -63,3 +64,7 @@ def on_proof_rejected(sender: Any, *, proof: Any, **kwargs: Any) -> None:
 
 def on_raffle_sold_out(sender: Any, *, raffle: Any, **kwargs: Any) -> None:
     record(event_types=[EventType.RAFFLE_SOLD_OUT], subject_id=raffle.pk)
+
+
+def on_raffle_drawn(sender: Any, *, raffle: Any, **kwargs: Any) -> None:
+    record(event_types=[EventType.RAFFLE_DRAWN], subject_id=raffle.pk)

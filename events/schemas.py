@@ -14,6 +14,7 @@ from ninja import Field, Schema
 from events.types import SUBSCRIBABLE, EventType
 from project.api_types import STRICT_BODY, Timestamp
 from project.pagination import PageOut
+from raffles.draw_schemas import DrawOut
 from raffles.schemas import OrderOut, ProofOut, RaffleOut
 
 # --- the events ---------------------------------------------------------------------------------
@@ -95,6 +96,19 @@ class RaffleSoldOutEvent(_Envelope):
     data: RaffleOut
 
 
+class RaffleDrawnData(Schema):
+    raffle: RaffleOut
+    draw: DrawOut
+
+
+class RaffleDrawnEvent(_Envelope):
+    """The raffle was drawn: `data.draw` has the winners and the proof (revealed seed, sold-list
+    hash, lottery results)."""
+
+    type: Literal["raffle.drawn"]
+    data: RaffleDrawnData
+
+
 class WebhookTestEvent(_Envelope):
     """Sent when an operator asks for a test ("Send a test event"), whatever the types."""
 
@@ -102,7 +116,7 @@ class WebhookTestEvent(_Envelope):
     data: TestEventData
 
 
-# Event type -> its envelope, in catalogue order ("raffle.drawn" joins with the draw).
+# Event type -> its envelope, in catalogue order.
 ENVELOPES: dict[str, type[_Envelope]] = {
     EventType.ORDER_RESERVED: OrderReservedEvent,
     EventType.ORDER_PENDING_PAYMENT: OrderPendingPaymentEvent,
@@ -112,6 +126,7 @@ ENVELOPES: dict[str, type[_Envelope]] = {
     EventType.PROOF_RECEIVED: ProofReceivedEvent,
     EventType.PROOF_REJECTED: ProofRejectedEvent,
     EventType.RAFFLE_SOLD_OUT: RaffleSoldOutEvent,
+    EventType.RAFFLE_DRAWN: RaffleDrawnEvent,
     EventType.TEST: WebhookTestEvent,
 }
 

@@ -22,14 +22,14 @@ class EventType(models.TextChoices):
     PROOF_RECEIVED = "proof.received", "proof.received: a payment proof arrived"
     PROOF_REJECTED = "proof.rejected", "proof.rejected: an operator rejected a proof"
     RAFFLE_SOLD_OUT = "raffle.sold_out", "raffle.sold_out: every number is sold"
-    # "raffle.drawn" arrives with the draw (raffles/services/draw.py): a member here, its
-    # subject RAFFLE below, an envelope with RaffleOut (and the winners) in events.schemas,
-    # and a receiver of the draw's signal in events.receivers.
+    RAFFLE_DRAWN = "raffle.drawn", "raffle.drawn: the raffle was drawn, winners chosen"
     TEST = "webhook.test", "webhook.test: sent on request, to check a receiver"
 
 
 # What an event's `subject_id` names, which decides how its `data` is built.
 ORDER, PROOF, RAFFLE, SUBSCRIPTION = "order", "proof", "raffle", "subscription"
+# The raffle's id, with its draw (`raffles.draw_schemas.DrawOut`) beside it.
+DRAW = "draw"
 SUBJECTS: dict[str, str] = {
     EventType.ORDER_RESERVED: ORDER,
     EventType.ORDER_PENDING_PAYMENT: ORDER,
@@ -39,6 +39,7 @@ SUBJECTS: dict[str, str] = {
     EventType.PROOF_RECEIVED: PROOF,
     EventType.PROOF_REJECTED: PROOF,
     EventType.RAFFLE_SOLD_OUT: RAFFLE,
+    EventType.RAFFLE_DRAWN: DRAW,
     EventType.TEST: SUBSCRIPTION,
 }
 

@@ -43,6 +43,7 @@ def _add_routers() -> None:
     # Imported here: the routers import models, and this module is imported by the URLconf.
     from events.api import subscriptions_router
     from raffles.api import orders_router, raffles_router
+    from raffles.draw_api import get_draw  # noqa: F401  (adds the draw's operations)
     from whatsapp.api import contacts_router
 
     api.add_router("/raffles", raffles_router)

@@ -336,6 +336,9 @@ RAFFLE_INLINE_GENERATION_MAX = env.int("RAFFLE_INLINE_GENERATION_MAX", default=2
 # once every this many seconds while numbers keep selling.
 BOARD_MIN_RENDER_SECONDS = env.float("BOARD_MIN_RENDER_SECONDS", default=5.0)
 PERIODIC_COMMANDS.append(("expire_reservations", 60))
+# Sales close at each raffle's cut-off even without it (reservations check the clock); this
+# job publishes the sold list promptly.
+PERIODIC_COMMANDS.append(("close_sales", 60))
 
 # --- Limits a hostile buyer runs into (enforced by the raffles services: bot, API, admin) ------
 # Payment proofs one order accepts (each operator rejection restarts the clock once).

@@ -325,6 +325,167 @@ class TooManyNumbersHeld(RaffleError):
         return {"raffle_id": self.raffle_id, "limit": self.limit, "requested": self.requested}
 
 
+# --- the close of sales and the draw -----------------------------------------------------------
+
+
+class SalesClosed(RaffleError):
+    """Sales of this raffle are closed: its draw is near or done."""
+
+    code = "sales_closed"
+
+    def __init__(self, *, raffle_id: int, draw_at: Any = None) -> None:
+        self.raffle_id, self.draw_at = raffle_id, draw_at
+        when = f" The draw is at {draw_at.isoformat()}." if draw_at else ""
+        super().__init__(f"Sales of this raffle are closed.{when}")
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "raffle_id": self.raffle_id,
+            "draw_at": self.draw_at.isoformat() if self.draw_at else None,
+        }
+
+
+class SalesStillOpen(RaffleError):
+    """The draw needs sales to be closed first."""
+
+    code = "sales_still_open"
+
+    def __init__(self, *, raffle_id: int, sales_close_at: Any = None) -> None:
+        self.raffle_id, self.sales_close_at = raffle_id, sales_close_at
+        when = f" They close at {sales_close_at.isoformat()}." if sales_close_at else ""
+        super().__init__(f"Sales are still open; the draw runs after they close.{when}")
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "raffle_id": self.raffle_id,
+            "sales_close_at": self.sales_close_at.isoformat() if self.sales_close_at else None,
+        }
+
+
+class OrdersStillPending(RaffleError):
+    """Unpaid orders must be settled (or cancelled explicitly) before the draw."""
+
+    code = "orders_still_pending"
+
+    def __init__(self, *, raffle_id: int, order_ids: list[int]) -> None:
+        self.raffle_id, self.order_ids = raffle_id, order_ids
+        shown = ", ".join(f"#{pk}" for pk in order_ids[:20])
+        more = f" and {len(order_ids) - 20} more" if len(order_ids) > 20 else ""
+        super().__init__(
+            f"{len(order_ids)} order(s) still wait for payment: {shown}{more}. Confirm or cancel "
+            "them first, or ask the draw to cancel the unpaid ones."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "order_ids": self.order_ids}
+
+
+class NoPrizes(RaffleError):
+    """A raffle needs at least one prize before its draw."""
+
+    code = "no_prizes"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("Add at least one prize before the draw.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class AlreadyDrawn(RaffleError):
+    """The raffle was drawn already, with other inputs: a draw happens once."""
+
+    code = "already_drawn"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("This raffle was already drawn with other results; a draw runs once.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class NotDrawn(RaffleError):
+    """The raffle has not been drawn yet."""
+
+    code = "not_drawn"
+    http_status = 404
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("This raffle has not been drawn yet.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class InvalidLotteryResults(RaffleError):
+    """The lottery results typed for the draw cannot decide every prize."""
+
+    code = "invalid_lottery_results"
+    http_status = 422
+
+    def __init__(self, *, reason: str, needed: int | None = None) -> None:
+        self.reason, self.needed = reason, needed
+        super().__init__(reason)
+
+    def extra(self) -> dict[str, Any]:
+        return {"needed": self.needed} if self.needed is not None else {}
+
+
+class LotteryResultsNotExpected(RaffleError):
+    """A random draw takes no lottery results (and a lottery draw needs them)."""
+
+    code = "lottery_results_not_expected"
+    http_status = 422
+
+    def __init__(self) -> None:
+        super().__init__("This raffle is drawn at random: it takes no lottery results.")
+
+
+class DrawSetupLocked(RaffleError):
+    """The draw method and lottery are fixed once sales have opened."""
+
+    code = "draw_setup_locked"
+
+    def __init__(self, *, raffle_id: int, fields: list[str]) -> None:
+        self.raffle_id, self.fields = raffle_id, fields
+        super().__init__(
+            "The draw method, lottery and unsold policy cannot change once sales have opened "
+            f"({', '.join(fields)})."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "fields": self.fields}
+
+
+class NoSeedCommitted(RaffleError):
+    """A random draw needs the seed committed when sales opened; this raffle never opened."""
+
+    code = "no_seed_committed"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("This raffle never opened for sale, so it has no committed seed to draw.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
+class LotteryNotNamed(RaffleError):
+    """An official lottery raffle must name its lottery and date."""
+
+    code = "lottery_not_named"
+
+    def __init__(self, *, raffle_id: int) -> None:
+        self.raffle_id = raffle_id
+        super().__init__("An official lottery draw needs the lottery's name and date.")
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id}
+
+
 class BoardTooLarge(RaffleError):
     """The raffle has more numbers than a board picture can show."""
 

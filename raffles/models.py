@@ -22,12 +22,16 @@ __all__ = [
     "LIVE_STATUSES",
     "PROOF_FILES_DIR",
     "ChangeSource",
+    "Draw",
+    "DrawMethod",
     "Order",
     "OrderEvent",
     "OrderQuerySet",
     "OrderStatus",
     "OrderTicket",
     "PaymentProof",
+    "Prize",
+    "PrizeOutcome",
     "ProofStatus",
     "Raffle",
     "RaffleBoard",
@@ -35,6 +39,7 @@ __all__ = [
     "RaffleEvent",
     "TicketNumber",
     "TicketStatus",
+    "UnsoldPolicy",
 ]
 
 
@@ -68,6 +73,20 @@ class ProofStatus(models.TextChoices):
     PENDING = "PENDING", _("Pending review")
     ACCEPTED = "ACCEPTED", _("Accepted")
     REJECTED = "REJECTED", _("Rejected")
+
+
+class DrawMethod(models.TextChoices):
+    # Commit-reveal: a secret seed committed (SHA-256) when sales open, revealed at the draw.
+    RANDOM = "RANDOM", _("Verifiable random draw")
+    # The last digits of an official lottery's published results, one result per prize.
+    LOTTERY = "LOTTERY", _("Official lottery")
+
+
+class UnsoldPolicy(models.TextChoices):
+    """What happens to a prize whose lottery number was not sold."""
+
+    HOUSE_KEEPS = "HOUSE_KEEPS", _("The house keeps the prize")
+    NEXT_RESULT = "NEXT_RESULT", _("The prize waits for another result")
 
 
 # The money bounds, declared once here on the fields (`raffles.bounds` reads them back for the
@@ -110,6 +129,38 @@ class Raffle(models.Model):
     )
     payment_instructions = models.TextField(blank=True, help_text=_("Bank details for buyers."))
     draw_at = models.DateTimeField(null=True, blank=True)
+    # --- the draw (see raffles.services.sales and raffles.services.draw) ---
+    sales_cutoff_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MaxValueValidator(60 * 24 * 30)],
+        help_text=_("Sales close this many minutes before the draw."),
+    )
+    draw_method = models.CharField(
+        max_length=16,
+        choices=DrawMethod.choices,
+        default=DrawMethod.RANDOM,
+        help_text=_("Chosen before sales open; it cannot change once the raffle has sold."),
+    )
+    lottery_name = models.CharField(
+        max_length=100, blank=True, help_text=_("e.g. Lotería de Medellín (official lottery).")
+    )
+    lottery_date = models.DateField(null=True, blank=True)
+    unsold_policy = models.CharField(
+        max_length=16,
+        choices=UnsoldPolicy.choices,
+        default=UnsoldPolicy.HOUSE_KEEPS,
+        help_text=_("Official lottery: what happens when a result's number was not sold."),
+    )
+    # SHA-256 (hex) of `draw_seed`, published from the moment sales open.
+    seed_commitment = models.CharField(max_length=64, blank=True, editable=False)
+    # The secret: 64 hex characters, shown to nobody until the draw reveals it.
+    draw_seed = models.CharField(max_length=64, blank=True, editable=False)
+    # Set once, when sales close (the `close_sales` job, or the draw itself).
+    sales_closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # SHA-256 of the sorted sold numbers when sales closed (see raffles.services.draw).
+    closing_sold_sha256 = models.CharField(max_length=64, blank=True, editable=False)
+    closing_sold_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    drawn_at = models.DateTimeField(null=True, blank=True, editable=False)
     tickets_ready = models.BooleanField(
         default=False,
         editable=False,
@@ -123,6 +174,7 @@ class Raffle(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("run_draw", "Can run the draw of a raffle")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(max_number__gte=F("min_number")), name="raffle_range_not_empty"
@@ -157,6 +209,22 @@ class Raffle(models.Model):
         minutes = self.reservation_ttl_minutes or settings.RESERVATION_TTL_MINUTES
         return timedelta(minutes=minutes)
 
+    @property
+    def number_width(self) -> int:
+        """Digits of a number as buyers see it: 00-99 -> 2, 000-999 -> 3."""
+        return len(str(self.max_number))
+
+    @property
+    def sales_close_at(self):
+        """When sales close: `draw_at` minus the cut-off; None without a draw date."""
+        if self.draw_at is None:
+            return None
+        return self.draw_at - timedelta(minutes=self.sales_cutoff_minutes)
+
+    @property
+    def is_drawn(self) -> bool:
+        return self.drawn_at is not None
+
     def format_number(self, number: int) -> str:
         """`7` -> `"007"` when the raffle goes up to `999`."""
         return str(number).zfill(len(str(self.max_number)))
@@ -176,6 +244,11 @@ class Raffle(models.Model):
                     }
                 )
         self._clean_largest_order()
+        named = (self.lottery_name or "").strip() and self.lottery_date
+        if self.draw_method == DrawMethod.LOTTERY and not named:
+            raise ValidationError(
+                {"lottery_name": _("An official lottery draw needs the lottery's name and date.")}
+            )
 
     def _clean_largest_order(self) -> None:
         """The largest order the raffle allows (its price times its maximum per order) must
@@ -470,6 +543,9 @@ class RaffleChange(models.TextChoices):
     RANGE_CHANGED = "RANGE_CHANGED", _("Range changed")
     ACTIVATED = "ACTIVATED", _("Activated")
     DEACTIVATED = "DEACTIVATED", _("Deactivated")
+    SEED_COMMITTED = "SEED_COMMITTED", _("Draw seed committed")
+    SALES_CLOSED = "SALES_CLOSED", _("Sales closed")
+    DRAWN = "DRAWN", _("Drawn")
     DELETED = "DELETED", _("Deleted")
 
 
@@ -507,6 +583,80 @@ class RaffleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raffle_title} (#{self.raffle_pk}): {self.get_change_display()}"
+
+
+class PrizeOutcome(models.TextChoices):
+    PENDING = "PENDING", _("Not drawn yet")
+    WON = "WON", _("Won")
+    # Nobody holds it: an unsold lottery number (house keeps), or fewer sold numbers than prizes.
+    HOUSE_KEEPS = "HOUSE_KEEPS", _("The house keeps it")
+
+
+class Prize(models.Model):
+    """One prize of a raffle, in order (1st, 2nd...), and once drawn, who won it."""
+
+    raffle = models.ForeignKey(Raffle, on_delete=models.CASCADE, related_name="prizes")
+    position = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    outcome = models.CharField(
+        max_length=16,
+        choices=PrizeOutcome.choices,
+        default=PrizeOutcome.PENDING,
+        editable=False,
+    )
+    winning_number = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    winning_order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="prizes_won",
+    )
+    # Official lottery: the published result that decided this prize, as typed.
+    lottery_result = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["raffle_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["raffle", "position"], name="prize_unique_position"),
+            models.CheckConstraint(condition=Q(position__gte=1), name="prize_position_positive"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[o.value for o in PrizeOutcome]),
+                name="prize_outcome_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class Draw(models.Model):
+    """The draw of a raffle, once: its inputs, its outputs and who ran it (the audit record).
+
+    Everything needed to check it is here: the seed and its commitment, the hash of the sorted
+    sold numbers, the lottery results as typed, and the winners (`results`)."""
+
+    raffle = models.OneToOneField(Raffle, on_delete=models.PROTECT, related_name="draw")
+    method = models.CharField(max_length=16, choices=DrawMethod.choices)
+    drawn_at = models.DateTimeField()
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    seed = models.CharField(max_length=64, blank=True)
+    seed_commitment = models.CharField(max_length=64, blank=True)
+    sold_sha256 = models.CharField(max_length=64)
+    sold_count = models.PositiveIntegerField()
+    lottery_results = models.JSONField(default=list, blank=True)
+    # [{"position", "title", "outcome", "number", "order_id", "lottery_result"}], by position.
+    results = models.JSONField(default=list)
+    # Orders cancelled because they were still unpaid when the draw ran (asked for explicitly).
+    cancelled_order_ids = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"Draw of raffle #{self.raffle_id}"
 
 
 class RaffleBoard(models.Model):

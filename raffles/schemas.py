@@ -9,12 +9,21 @@ may be set to, responses are described by what the columns can hold.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Schema
-from pydantic import BaseModel, Discriminator, Tag
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Strict,
+    Tag,
+    model_validator,
+)
 
 from project.api_types import (
     STRICT_BODY,
@@ -82,6 +91,20 @@ class RaffleOut(Schema):
     )
     payment_instructions: str
     draw_at: Timestamp | None
+    sales_cutoff_minutes: int = Field(description="Sales close this many minutes before the draw.")
+    draw_method: Literal["RANDOM", "LOTTERY"] = Field(
+        description="RANDOM: commit-reveal random draw; LOTTERY: an official lottery's results."
+    )
+    lottery_name: str
+    lottery_date: dt.date | None
+    unsold_policy: Literal["HOUSE_KEEPS", "NEXT_RESULT"] = Field(
+        description="Official lottery: what happens to a prize whose number was not sold."
+    )
+    seed_commitment: str = Field(
+        description="SHA-256 of the random draw's secret seed, published when sales opened."
+    )
+    sales_closed_at: Timestamp | None
+    drawn_at: Timestamp | None = Field(description="See GET /raffles/{id}/draw for the result.")
     created_at: Timestamp
     updated_at: Timestamp
 
@@ -90,8 +113,44 @@ class RaffleListFilters(Schema):
     is_active: bool | None = Field(None, description="Only active (true) or inactive (false).")
 
 
+# The draw's setup (see raffles.services.draw).
+CutOff = json_int(ge=0, le=60 * 24 * 30)
+DrawMethodIn = Literal["RANDOM", "LOTTERY"]
+UnsoldPolicyIn = Literal["HOUSE_KEEPS", "NEXT_RESULT"]
+
+
+def _iso_date_only(value: object) -> object:
+    # Non-strict parsing would read 0 or "1700000000" as a Unix time: only "YYYY-MM-DD".
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError("expected an ISO 8601 date, e.g. 2026-12-20")
+    return value
+
+
+# A calendar date as JSON text ("2026-12-20"); the body is otherwise strict.
+LotteryDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date_only)]
+
+
+# An official lottery raffle names its lottery and date (the spec says so with if/then).
+_LOTTERY_NAMED = {
+    "if": {"properties": {"draw_method": {"const": "LOTTERY"}}, "required": ["draw_method"]},
+    "then": {
+        "required": ["lottery_name", "lottery_date"],
+        "properties": {
+            "lottery_name": {"minLength": 1, "pattern": r"\S"},
+            "lottery_date": {"type": "string"},
+        },
+    },
+}
+
+
 class RaffleIn(Schema):
-    model_config = STRICT_BODY
+    model_config = ConfigDict(**STRICT_BODY, json_schema_extra=_LOTTERY_NAMED)
+
+    @model_validator(mode="after")
+    def _lottery_named(self) -> RaffleIn:
+        if self.draw_method == "LOTTERY" and not (self.lottery_name.strip() and self.lottery_date):
+            raise ValueError("an official lottery draw needs lottery_name and lottery_date")
+        return self
 
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
@@ -106,6 +165,11 @@ class RaffleIn(Schema):
     reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
     payment_instructions: str = Field("", max_length=10_000)
     draw_at: IsoDatetime | None = None
+    sales_cutoff_minutes: CutOff = 60
+    draw_method: DrawMethodIn = "RANDOM"
+    lottery_name: str = Field("", max_length=100)
+    lottery_date: LotteryDate | None = None
+    unsold_policy: UnsoldPolicyIn = "HOUSE_KEEPS"
 
 
 class RafflePatch(Schema):
@@ -124,6 +188,12 @@ class RafflePatch(Schema):
     reservation_ttl_minutes: json_int(ge=1, le=525_600) | None = None
     payment_instructions: str = Field(None, max_length=10_000)  # type: ignore[assignment]
     draw_at: IsoDatetime | None = None
+    # How the raffle is drawn: fixed once sales have opened (409 `draw_setup_locked`).
+    sales_cutoff_minutes: CutOff = None  # type: ignore[assignment]
+    draw_method: DrawMethodIn = None  # type: ignore[assignment]
+    lottery_name: str = Field(None, max_length=100)  # type: ignore[assignment]
+    lottery_date: LotteryDate | None = None
+    unsold_policy: UnsoldPolicyIn = None  # type: ignore[assignment]
 
 
 # Plain pydantic models, not ninja Schemas: a 1,000,000-number raffle can have thousands of

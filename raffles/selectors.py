@@ -69,8 +69,18 @@ def orders_of(contact: Contact) -> QuerySet[Order]:
     return (
         Order.objects.filter(contact=contact)
         .select_related("raffle")
+        .prefetch_related("raffle__prizes")  # "My tickets" shows drawn raffles' results
         .order_by("-created_at", "-pk")
     )
+
+
+def sales_are_closed(raffle: Raffle, *, now: dt.datetime | None = None) -> bool:
+    """Whether buyers should see the raffle as closed (for showing it; the reservation
+    services decide on the database's clock, see `raffles.services.sales`)."""
+    if raffle.sales_closed_at is not None or raffle.drawn_at is not None:
+        return True
+    close_at = raffle.sales_close_at
+    return close_at is not None and close_at <= (now or timezone.now())
 
 
 def sample_available(raffle: Raffle, k: int = 3) -> list[int]:

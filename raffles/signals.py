@@ -30,3 +30,8 @@ proof_received = Signal()
 # kwargs: raffle (Raffle). Every number of the raffle is SOLD (sent once, in the transaction of
 # the payment that sold the last one: a sold number never returns to sale).
 raffle_sold_out = Signal()
+
+# kwargs: raffle (Raffle), draw (Draw, with `results`), winners (list of (Prize, Order)) and
+# paid_contact_ids (list[int]: every buyer with a PAID order in the raffle, once each). Sent once,
+# in the transaction of the draw: the bot tells the buyers, the events app tells n8n.
+raffle_drawn = Signal()

@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.formats import date_format
@@ -24,6 +24,7 @@ from django.utils.timezone import localtime
 from project.files import spreadsheet_cell
 from raffles import selectors, services
 from raffles.admin.board import BoardAdminMixin
+from raffles.admin.draw import RUN_DRAW_PERMISSION, PrizeInline, draw_proof, run_draw_view
 from raffles.errors import RaffleError
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
@@ -40,13 +41,36 @@ CREATE_FIELDS = [
     "reservation_ttl_minutes",
     "payment_instructions",
     "draw_at",
+    "sales_cutoff_minutes",
+    "draw_method",
+    "lottery_name",
+    "lottery_date",
+    "unsold_policy",
 ]
+
+
+# How the raffle is drawn: left out of a submitted form, each keeps its default.
+_DRAW_DEFAULTS = ("sales_cutoff_minutes", "draw_method", "unsold_policy")
 
 
 class RaffleForm(forms.ModelForm):
     class Meta:
         model = Raffle
         fields = CREATE_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _DRAW_DEFAULTS:
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in _DRAW_DEFAULTS:
+            if name in self.fields and cleaned.get(name) in (None, ""):
+                cleaned[name] = Raffle._meta.get_field(name).get_default()
+                self.instance.__dict__[name] = cleaned[name]
+        return cleaned
 
 
 class RaffleChangeList(ChangeList):
@@ -129,11 +153,14 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
         "progress",
         "is_active",
         "draw_at",
+        "sales_state",
     ]
     list_filter = ["is_active"]
     search_fields = ["title"]
-    actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv"]
+    actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv", "run_draw"]
+    inlines = [PrizeInline]
     readonly_fields = [
+        "draw_proof",
         "availability_summary",
         "tickets_ready",
         "board_picture",
@@ -154,6 +181,19 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            "Draw",
+            {
+                "fields": [
+                    "draw_method",
+                    "lottery_name",
+                    "lottery_date",
+                    "unsold_policy",
+                    "sales_cutoff_minutes",
+                    "draw_proof",
+                ]
+            },
+        ),
         ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
         ("Board", {"fields": ["board_picture"]}),
         ("History", {"fields": ["history"]}),
@@ -163,6 +203,14 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     # --- list: counts per status for the page's raffles in one grouped query ------------------
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RaffleChangeList
+
+    @admin.display(description="Sales")
+    def sales_state(self, raffle: Raffle) -> str:
+        if raffle.drawn_at:
+            return "drawn"
+        if selectors.sales_are_closed(raffle):
+            return "closed"
+        return "open" if raffle.is_active else "—"
 
     @admin.display(description="Price", ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:
@@ -201,6 +249,10 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             f"{reserved_pct:.2f}",
             f"{sold_pct:.1f}",
         )
+
+    @admin.display(description="Draw and its proof")
+    def draw_proof(self, raffle: Raffle) -> str:
+        return draw_proof(raffle)
 
     @admin.display(description="Availability")
     def availability_summary(self, raffle: Raffle) -> str:
@@ -247,6 +299,10 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             "<tbody>{}</tbody></table>",
             rows or mark_safe('<tr><td colspan="5">No changes recorded.</td></tr>'),
         )
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # Prizes are added once the raffle exists (its page, not the creation form).
+        return super().get_inline_instances(request, obj) if obj is not None else []
 
     # --- saving goes through the services -------------------------------------------------------
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
@@ -299,6 +355,19 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             "checked for missing numbers",
         )
 
+    @admin.action(description="Run the draw…", permissions=["run_draw"])
+    def run_draw(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse | None:
+        """To the confirmation page: one raffle at a time, never a bulk draw."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose exactly one raffle to draw.", messages.WARNING)
+            return None
+        return HttpResponseRedirect(
+            reverse("admin:raffles_raffle_run_draw", args=[queryset.get().pk])
+        )
+
+    def has_run_draw_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(RUN_DRAW_PERMISSION)
+
     @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
     def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
         return sold_numbers_csv(list(queryset))
@@ -325,12 +394,20 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     def get_urls(self) -> list[Any]:
         return [
             path(
+                "<int:raffle_id>/draw/",
+                self.admin_site.admin_view(self.run_draw_view),
+                name="raffles_raffle_run_draw",
+            ),
+            path(
                 "<int:raffle_id>/sold.csv",
                 self.admin_site.admin_view(self.sold_csv_view),
                 name="raffles_raffle_sold_csv",
             ),
             *super().get_urls(),
         ]
+
+    def run_draw_view(self, request: HttpRequest, raffle_id: int) -> HttpResponse:
+        return run_draw_view(self, request, raffle_id)
 
     def sold_csv_view(self, request: HttpRequest, raffle_id: int) -> HttpResponse:
         if not self.has_view_permission(request):

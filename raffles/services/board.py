@@ -65,10 +65,22 @@ def check_board_possible(raffle: Raffle) -> None:
         raise BoardNotReady(raffle_id=raffle.pk)
 
 
+# The header is a few lines tall: more prizes than this are summed up in one line.
+BOARD_PRIZE_LINES = 3
+
+
 def prize_lines(raffle: Raffle) -> list[str]:
-    """The prize lines under the title ("1st prize: a car"). The raffle has no prizes of its
-    own yet; when it does, they are worded here and the board shows them."""
-    return []
+    """The prize lines under the title ("Prize 1: a car"), in order. Part of the picture's
+    version, so editing a prize draws the board again."""
+    prizes = list(raffle.prizes.order_by("position").values_list("position", "title"))
+    lines = [
+        _("Prize %(position)d: %(title)s") % {"position": position, "title": title}
+        for position, title in prizes[:BOARD_PRIZE_LINES]
+    ]
+    more = len(prizes) - BOARD_PRIZE_LINES
+    if more > 0:
+        lines.append(ngettext("and %(n)d more prize", "and %(n)d more prizes", more) % {"n": more})
+    return lines
 
 
 def board_for(*, raffle: Raffle, now: datetime | None = None) -> Board:

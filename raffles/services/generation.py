@@ -160,6 +160,11 @@ def _mark_ready(raffle: Raffle) -> bool:
             source=ChangeSource.SYSTEM,
             note=note,
         )
+    if fields.get("is_active"):
+        from raffles.services.draw import commit_seed  # the draw imports the reservations
+
+        commit_seed(raffle=locked, source=ChangeSource.SYSTEM)
+        raffle.draw_seed, raffle.seed_commitment = locked.draw_seed, locked.seed_commitment
     for name, value in fields.items():
         setattr(raffle, name, value)
     return ready

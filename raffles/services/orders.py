@@ -30,6 +30,7 @@ from raffles.services import reservations
 from raffles.services.buyers import buyer_with_wa_id
 from raffles.services.history import lock_order, record_change, sync_instance
 from raffles.services.proofs import attach_payment_proof
+from raffles.services.sales import check_sales_open
 from raffles.signals import raffle_sold_out
 from whatsapp.models import Contact
 
@@ -219,7 +220,9 @@ def _announce_if_sold_out(raffle: Raffle) -> None:
 
 
 def _retake_for_sale(order: Order, now) -> None:
-    """Sell an EXPIRED order's numbers again, all or none."""
+    """Sell an EXPIRED order's numbers again, all or none; not once sales are closed (the
+    sold list is published and the draw is near or done)."""
+    check_sales_open(raffle=Raffle.objects.get(pk=order.raffle_id))
     numbers = order.numbers
     reservations._expire_lapsed_holders(order.raffle, numbers, now)
     got = reservations._take_numbers(

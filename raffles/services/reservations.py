@@ -23,7 +23,6 @@ from raffles.errors import (
     LiveOrderExists,
     NotEnoughAvailable,
     NumbersOutOfRange,
-    RaffleInactive,
     SoldOut,
     TicketsTaken,
     TooManyLiveOrders,
@@ -41,6 +40,7 @@ from raffles.models import (
 )
 from raffles.services.expiry import expire_due, expire_orders
 from raffles.services.history import record_change
+from raffles.services.sales import raffle_for_sale
 from whatsapp.models import Contact
 
 # How many random candidate numbers are probed per wanted number before walking the index.
@@ -154,26 +154,14 @@ def _take_numbers(
 
 
 def _current(raffle: Raffle) -> Raffle:
-    """The raffle as stored now (an operator may have closed it since the caller loaded it).
+    """The raffle as stored now (an operator may have closed it since the caller loaded it),
+    refused once its sales are closed (see `raffles.services.sales`).
 
-    On PostgreSQL the row is read FOR KEY SHARE, the lock the order's foreign key takes anyway,
-    only earlier: buyers do not wait for each other, but a change of price or currency (which
-    locks the row FOR UPDATE, see `update_raffle`) waits for this order and then sees it, or
-    this read waits for the change and the order takes the new price. (SQLite runs one writer
-    at a time, so the read is already current for the whole transaction.)"""
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Raffle._meta.db_table)
-        found = list(
-            Raffle.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR KEY SHARE", [raffle.pk])
-        )
-        if not found:
-            raise Raffle.DoesNotExist
-        fresh = found[0]
-    else:
-        fresh = Raffle.objects.get(pk=raffle.pk)
-    if not fresh.is_active:
-        raise RaffleInactive(raffle_id=fresh.pk)
-    return fresh
+    On PostgreSQL the row is read FOR KEY SHARE (in `raffle_for_sale`), the lock the order's
+    foreign key takes anyway, only earlier: buyers do not wait for each other, but a change of
+    price or currency (FOR UPDATE, see `update_raffle`) or the close of sales waits for this
+    order and then sees it, or this read waits for them."""
+    return raffle_for_sale(raffle_id=raffle.pk)
 
 
 def _check_buyer_limits(raffle: Raffle, contact: Contact, *, qty: int, now: datetime) -> None:

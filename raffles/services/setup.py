@@ -6,7 +6,7 @@ raffle sells only once every number exists. Every change is recorded in the raff
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +14,24 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from raffles.bounds import check_order_total
-from raffles.errors import PriceLocked, RaffleInUse, RaffleNotReady
-from raffles.models import ChangeSource, Order, Raffle, RaffleChange, TicketNumber, TicketStatus
+from raffles.errors import (
+    DrawSetupLocked,
+    LotteryNotNamed,
+    PriceLocked,
+    RaffleInUse,
+    RaffleNotReady,
+)
+from raffles.models import (
+    ChangeSource,
+    DrawMethod,
+    Order,
+    Raffle,
+    RaffleChange,
+    TicketNumber,
+    TicketStatus,
+    UnsoldPolicy,
+)
+from raffles.services.draw import commit_seed
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
 from raffles.services.raffle_history import field_values, record_raffle_change, what_changed
 
@@ -34,6 +50,11 @@ def create_raffle(
     description: str = "",
     payment_instructions: str = "",
     draw_at: datetime | None = None,
+    sales_cutoff_minutes: int = 60,
+    draw_method: str = DrawMethod.RANDOM,
+    lottery_name: str = "",
+    lottery_date: date | None = None,
+    unsold_policy: str = UnsoldPolicy.HOUSE_KEEPS,
     by: Any = None,
     source: ChangeSource | str = ChangeSource.OPERATOR,
 ) -> Raffle:
@@ -54,6 +75,11 @@ def create_raffle(
         reservation_ttl_minutes=reservation_ttl_minutes,
         payment_instructions=payment_instructions,
         draw_at=draw_at,
+        sales_cutoff_minutes=sales_cutoff_minutes,
+        draw_method=draw_method,
+        lottery_name=lottery_name,
+        lottery_date=lottery_date,
+        unsold_policy=unsold_policy,
     )
     _check_largest_order(raffle)
     raffle.full_clean()
@@ -123,6 +149,7 @@ def activate_raffle(
         raise RaffleNotReady(raffle_id=locked.pk)
     was_active = locked.is_active
     Raffle.objects.filter(pk=locked.pk).update(is_active=True, activate_when_ready=False)
+    commit_seed(raffle=locked, by=by, source=source)  # before the first sale, once
     locked.refresh_from_db()
     if not was_active:
         record_raffle_change(
@@ -167,7 +194,14 @@ EDITABLE_FIELDS = (
     "reservation_ttl_minutes",
     "payment_instructions",
     "draw_at",
+    "sales_cutoff_minutes",
+    "draw_method",
+    "lottery_name",
+    "lottery_date",
+    "unsold_policy",
 )
+# How the raffle is drawn: chosen before sales open, fixed once they have.
+DRAW_SETUP_FIELDS = ("draw_method", "lottery_name", "lottery_date", "unsold_policy")
 RANGE_FIELDS = ("min_number", "max_number", "is_active", "activate_when_ready")
 ACTIVATION_FIELDS = ("is_active", "activate_when_ready")
 # What a raffle's history shows of its setup when it is created or deleted.
@@ -215,10 +249,16 @@ def update_raffle(
     rows = Raffle.objects.select_for_update(no_key=not any(f in plain for f in MONEY_FIELDS))
     locked = rows.get(pk=raffle.pk)
     if plain:
+        _check_draw_setup_open(locked, plain)
         before = field_values(locked, plain)
         _check_price_unlocked(locked, plain)
         for name, value in plain.items():
             setattr(locked, name, value)
+        if locked.draw_method == DrawMethod.LOTTERY and not (
+            (locked.lottery_name or "").strip() and locked.lottery_date
+        ):
+            # A conflict with what is stored (a PATCH of one field), not a malformed body.
+            raise LotteryNotNamed(raffle_id=locked.pk)
         # A change of only the price or only the maximum is checked against the stored other.
         _check_largest_order(locked)
         locked.full_clean()
@@ -247,6 +287,22 @@ def update_raffle(
         locked = deactivate_raffle(raffle=locked, **who)
     locked.refresh_from_db()
     return _copy(raffle, locked)
+
+
+def _check_draw_setup_open(raffle: Raffle, changes: Mapping[str, Any]) -> None:
+    """Buyers bought under a draw method and lottery: once sales have opened (a seed was
+    committed, an order exists, or it sells now) they stay as announced."""
+    touched = [n for n in DRAW_SETUP_FIELDS if n in changes and changes[n] != getattr(raffle, n)]
+    if not touched:
+        return
+    opened = (
+        raffle.is_active
+        or raffle.seed_commitment
+        or raffle.sales_closed_at is not None
+        or Order.objects.filter(raffle_id=raffle.pk).exists()
+    )
+    if opened:
+        raise DrawSetupLocked(raffle_id=raffle.pk, fields=touched)
 
 
 @transaction.atomic

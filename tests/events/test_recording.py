@@ -279,3 +279,32 @@ def test_a_sweeper_pass_builds_the_data_of_bulk_events_together_not_one_by_one(
     assert len(order_reads) == 1
     assert sorted(e["data"]["id"] for e in receiver.events()) == sorted(o.pk for o in orders)
     assert {e["data"]["status"] for e in receiver.events()} == {"EXPIRED"}
+
+
+def test_the_draw_announces_raffle_drawn_once_with_the_winners_and_the_proof(subscribe, make_buyer):
+    from raffles.models import Raffle
+    from raffles.services.draw import run_draw
+    from tests.raffles.test_draw import cut_off, with_prizes
+
+    subscribe("raffle.drawn")
+    raffle = services.create_raffle(
+        title="Draw raffle",
+        ticket_price=5,
+        max_number=99,
+        is_active=True,
+        draw_at=timezone.now() + timedelta(days=1),
+    )
+    with_prizes(raffle, 1)
+    order = services.create_order_for_buyer(raffle=raffle, contact=make_buyer(), numbers=[42])
+    services.confirm_payment(order=order)
+    cut_off(raffle)
+
+    run_draw(raffle=Raffle.objects.get(pk=raffle.pk))
+    run_draw(raffle=Raffle.objects.get(pk=raffle.pk))  # idempotent: nothing new
+
+    (drawn,) = deliveries(event_type="raffle.drawn")
+    assert drawn.subject_id == raffle.pk
+    assert drawn.data["raffle"]["id"] == raffle.pk
+    assert drawn.data["draw"]["prizes"][0]["winning_number"] == "42"
+    assert drawn.data["draw"]["prizes"][0]["winning_order_id"] == order.pk
+    assert drawn.data["draw"]["seed"] == Raffle.objects.get(pk=raffle.pk).draw_seed

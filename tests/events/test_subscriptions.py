@@ -69,8 +69,8 @@ def test_event_types_are_kept_once_each_in_catalogue_order():
         "order.paid",
     ]
     with pytest.raises(UnknownEventTypes) as error:
-        validate_event_types(["order.paid", "raffle.drawn"])
-    assert error.value.event_types == ["raffle.drawn"]
+        validate_event_types(["order.paid", "raffle.won"])
+    assert error.value.event_types == ["raffle.won"]
     with pytest.raises(UnknownEventTypes):
         validate_event_types([])
 

@@ -120,6 +120,7 @@ def test_a_raffle_opened_by_the_background_generation_says_the_system_opened_it(
     assert [change for change, _, _ in history(raffle.pk)] == [
         RaffleChange.CREATED,
         RaffleChange.ACTIVATED,
+        RaffleChange.SEED_COMMITTED,  # a random draw's seed is committed as sales open
     ]
     activated = RaffleEvent.objects.get(raffle=raffle, change=RaffleChange.ACTIVATED)
     assert activated.source == ChangeSource.SYSTEM and activated.actor is None
