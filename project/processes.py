@@ -31,7 +31,11 @@ def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
                 "5",
             ],
         ),
-        # Delivers outbound WhatsApp messages (the fast path, enqueued on commit).
+        # Sends outbound WhatsApp messages the moment they commit (woken, not polling), many
+        # Graph calls at once on WHATSAPP_DELIVERY_THREADS threads over one client.
+        Child(name="delivery", argv=[*manage, "deliver_outbox"]),
+        # The remaining background tasks (events to n8n, large raffles' numbers...): replies no
+        # longer go through it, so one worker polling every half second is plenty.
         Child(name="task-worker", argv=[*manage, "db_worker", "--no-reload", "--interval", "0.5"]),
         # The periodic housekeeping of settings.PERIODIC_COMMANDS (expiry, the outbox sweeper...).
         Child(name="periodic", argv=[*manage, "run_periodic"]),

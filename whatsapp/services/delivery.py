@@ -24,29 +24,43 @@ payload and marks the row RECORDED (terminal): local runs show what would have b
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Iterable
 from contextlib import nullcontext
-from datetime import timedelta
-from functools import partial
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db import router, transaction
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
 from django.tasks import task
 from django.utils import timezone
 
 from whatsapp.client import GraphClient, GraphError, SendResult, credentials_configured
-from whatsapp.models import DUE_STATUSES, OutboundMessage, OutboundStatus
+from whatsapp.models import (
+    DUE_STATUSES,
+    OutboundKind,
+    OutboundLane,
+    OutboundMessage,
+    OutboundStatus,
+)
+from whatsapp.services import pacing
 from whatsapp.services.statuses import apply_pending_statuses, reconcile_pending_statuses
+from whatsapp.wakeup import notify_on_commit
 
 __all__ = [
+    "Batch",
+    "Claimed",
+    "batch_horizon",
+    "claim_batch",
     "deliver",
+    "deliver_claimed",
     "deliver_outbound",
     "drain_outbox",
     "enqueue_delivery",
@@ -91,32 +105,17 @@ def drain_outbox() -> int:
 def enqueue_delivery(outbound: OutboundMessage) -> None:
     """The fast path for one new row, called inside the transaction that wrote it.
 
-    With the database task backend the task row is written in this very transaction: it
-    commits, or rolls back, with the message it delivers, and a webhook costs SQLite one write
-    transaction instead of two. Any other backend (immediate in tests, a broker) is called on
-    commit, so its worker never looks for a row that is not there yet.
+    Rings the delivery dispatcher's doorbell once the transaction commits (`whatsapp.wakeup`):
+    no task row, no write beyond the message itself. A rolled-back turn rings nothing, and a
+    ring that is lost (no dispatcher running) leaves the row to the dispatcher's poll and the
+    sweeper.
     """
-    if _tasks_in_our_database():
-        deliver_outbound.enqueue(outbound_id=outbound.pk)
-    else:
-        transaction.on_commit(
-            partial(deliver_outbound.enqueue, outbound_id=outbound.pk), robust=True
-        )
+    notify_on_commit()
 
 
 def enqueue_drain_on_commit() -> None:
-    """One drain task once the caller's transaction commits (after writing many rows)."""
-    transaction.on_commit(drain_outbox.enqueue, robust=True)
-
-
-def _tasks_in_our_database() -> bool:
-    # Imported here: the task backend's models are not loaded when this module is imported.
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    return isinstance(deliver_outbound.get_backend(), DatabaseBackend) and (
-        router.db_for_write(DBTaskResult) == transaction.get_connection().alias
-    )
+    """After writing many rows (a broadcast): the dispatcher sends them behind the replies."""
+    notify_on_commit()
 
 
 # --- one attempt (never inside a transaction: the HTTP call must not hold a lock) ---------------
@@ -125,25 +124,61 @@ def deliver(*, outbound_id: int, client: GraphClient | None = None) -> OutboundM
     return _deliver(outbound_id, client)[0]
 
 
+def lease_seconds() -> float:
+    """How long a claimed row is ours.
+
+    It must outlast the slowest attempt, or the sweeper takes a row over while its request is
+    still in flight and the message goes out twice.
+    """
+    return max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest_attempt_seconds())
+
+
+def slowest_attempt_seconds() -> float:
+    return settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
+
+
+def _may_go_now() -> Q:
+    """Order per buyer: a conversation reply waits until every earlier one to that buyer was
+    accepted by Meta or failed for good. Broadcasts and read receipts may be overtaken."""
+    earlier_unfinished = OutboundMessage.objects.filter(
+        contact_id=OuterRef("contact_id"),
+        pk__lt=OuterRef("pk"),
+        lane=OutboundLane.CONVERSATION,
+        status__in=DUE_STATUSES,
+    ).exclude(kind=OutboundKind.READ_RECEIPT)
+    return (
+        ~Q(lane=OutboundLane.CONVERSATION)
+        | Q(kind=OutboundKind.READ_RECEIPT)
+        | ~Exists(earlier_unfinished)
+    )
+
+
 def _claim(outbound_id: int) -> bool:
     now = timezone.now()
-    # The lease must outlast the slowest attempt, or the sweeper takes a row over while its
-    # request is still in flight and the message goes out twice.
-    slowest = settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
-    lease = timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
-    claimed = OutboundMessage.objects.filter(
-        pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).update(
-        status=OutboundStatus.SENDING,
-        next_attempt_at=now + lease,
-        attempts=F("attempts") + 1,
-        updated_at=now,
+    claimed = (
+        OutboundMessage.objects.filter(
+            pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
+        )
+        .filter(_may_go_now())
+        .update(
+            status=OutboundStatus.SENDING,
+            next_attempt_at=now + timedelta(seconds=lease_seconds()),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
     )
     return claimed == 1
 
 
 def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMessage, bool]:
     """(the row after the attempt, whether this caller made the attempt)."""
+    if credentials_configured():
+        # A slot under Meta's cap, shared with every other sender; none while Meta asked us
+        # to pause the number (the row stays due for later).
+        wait = pacing.take_one()
+        if wait is None:
+            return OutboundMessage.objects.get(pk=outbound_id), False
+        time.sleep(wait)
     if not _claim(outbound_id):
         return OutboundMessage.objects.get(pk=outbound_id), False
     outbound = OutboundMessage.objects.get(pk=outbound_id)
@@ -208,7 +243,13 @@ def _record_failure(outbound: OutboundMessage, error: GraphError) -> None:
     text = str(error)
     if error.may_have_been_sent:
         text += " (the request may have reached Meta; a retry can duplicate it)"
-    give_up_at = outbound.created_at + timedelta(hours=settings.WHATSAPP_RETRY_GIVE_UP_HOURS)
+    created_at = outbound.created_at or (
+        OutboundMessage.objects.values_list("created_at", flat=True).get(pk=outbound.pk)
+    )
+    give_up_at = created_at + timedelta(hours=settings.WHATSAPP_RETRY_GIVE_UP_HOURS)
+    if error.code in THROTTLE_CODES and now < give_up_at:
+        _record_throttled(outbound, error, text, now)
+        return
     if error.transient and now < give_up_at:
         delay = _backoff(outbound.attempts)
         logger.warning(
@@ -244,11 +285,179 @@ def _record_failure(outbound: OutboundMessage, error: GraphError) -> None:
     )
 
 
+# Meta's throttling: not a failure of this message, so no backoff of its own. 130429 is the
+# number's throughput (everyone pauses), 131056 the pair rate with one buyer (only they pause).
+THROUGHPUT_ERROR = "130429"
+PAIR_RATE_ERROR = "131056"
+THROTTLE_CODES = (THROUGHPUT_ERROR, PAIR_RATE_ERROR)
+
+
+def _record_throttled(outbound: OutboundMessage, error: GraphError, text: str, now: Any) -> None:
+    if error.code == THROUGHPUT_ERROR:
+        until = now + timedelta(seconds=settings.WHATSAPP_THROUGHPUT_PAUSE_SECONDS)
+        pacing.pause_number(until=until)
+    else:
+        until = now + timedelta(seconds=settings.WHATSAPP_PAIR_PAUSE_SECONDS)
+    logger.warning(
+        "outbound %s throttled by Meta (%s); the %s waits until %s",
+        outbound.pk,
+        error.code,
+        "number" if error.code == THROUGHPUT_ERROR else "buyer",
+        until.isoformat(),
+    )
+    with transaction.atomic():
+        _finish(
+            outbound,
+            status=OutboundStatus.QUEUED,
+            next_attempt_at=until,
+            last_error_code=error.code[:32],
+            last_error=text,
+        )
+        if error.code == PAIR_RATE_ERROR:
+            # Everything else due for this buyer waits too (their order is kept anyway).
+            OutboundMessage.objects.filter(
+                contact_id=outbound.contact_id,
+                status=OutboundStatus.QUEUED,
+                next_attempt_at__lt=until,
+            ).update(next_attempt_at=until, updated_at=now)
+
+
 def _backoff(attempt: int) -> timedelta:
     """Exponential backoff with jitter: a recovering Graph API is not hit by a thundering herd."""
     base = settings.WHATSAPP_RETRY_BASE_SECONDS
     ceiling = min(settings.WHATSAPP_RETRY_MAX_SECONDS, base * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+# --- batches (the dispatcher) -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Claimed:
+    """A row this caller claimed, with what sending it needs, and when it may go (the pace)."""
+
+    pk: int
+    contact_id: int
+    lane: int
+    payload: dict[str, Any]
+    attempts: int
+    send_at: datetime
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: list[Claimed]
+    # When nothing could be claimed: seconds until the pace allows a send again (else 0).
+    pace_wait: float
+
+
+def batch_horizon() -> float:
+    """Seconds within which every row of a batch must *start* its request.
+
+    A batch is claimed at once and its rows share one lease: started within this horizon and
+    finished within the slowest attempt after, every row is done within half the lease, so the
+    sweeper never takes back a row that is still in flight.
+    """
+    return max(0.0, lease_seconds() / 2 - slowest_attempt_seconds())
+
+
+def claim_batch(*, limit: int) -> Batch:
+    """Claim up to `limit` due rows: conversation lane first, order per buyer kept, and no more
+    than the shared pace lets start within `batch_horizon()`. One short transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        pace = pacing.Pace.lock(now=now)
+        room = min(limit, pace.room(horizon=max(batch_horizon(), pacing.interval())))
+        if room <= 0:
+            pace.save()  # the inbound messages charged stay charged
+            return Batch(rows=[], pace_wait=max(pace.wait_seconds(), 0.01))
+        claimed = _claim_rows(now=now, limit=room)
+        slots = pace.take(len(claimed))
+    rows = [
+        Claimed(pk=pk, contact_id=contact, lane=lane, payload=payload, attempts=n, send_at=at)
+        for (pk, contact, lane, payload, n), at in zip(claimed, slots, strict=True)
+    ]
+    return Batch(rows=rows, pace_wait=0.0)
+
+
+def _claim_rows(*, now: datetime, limit: int) -> list[tuple[int, int, int, dict[str, Any], int]]:
+    """One `UPDATE ... WHERE id IN (due, eligible, by lane) RETURNING` on both databases.
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so dispatchers on several hosts
+    take disjoint rows without waiting on each other; SQLite has one writer at a time anyway.
+    The outer WHERE repeats the due condition: the claim stays a compare-and-set.
+    """
+    connection = transaction.get_connection()
+    ops = connection.ops
+    table = ops.quote_name(OutboundMessage._meta.db_table)
+    stamp = ops.adapt_datetimefield_value(now)
+    lease_until = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds()))
+    due = tuple(str(s) for s in DUE_STATUSES)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET status = %s, next_attempt_at = %s, attempts = attempts + 1,"
+        " updated_at = %s"
+        f" WHERE id IN (SELECT o.id FROM {table} AS o"
+        "  WHERE o.status IN (%s, %s) AND o.next_attempt_at <= %s"
+        "  AND (o.lane <> %s OR o.kind = %s OR NOT EXISTS ("
+        f"   SELECT 1 FROM {table} AS e WHERE e.contact_id = o.contact_id AND e.id < o.id"
+        "    AND e.lane = %s AND e.kind <> %s AND e.status IN (%s, %s)))"
+        f"  ORDER BY o.lane, o.next_attempt_at, o.id LIMIT %s{skip_locked})"
+        " AND status IN (%s, %s) AND next_attempt_at <= %s"
+        " RETURNING id, contact_id, lane, payload, attempts"
+    )
+    conversation = int(OutboundLane.CONVERSATION)
+    receipt = str(OutboundKind.READ_RECEIPT)
+    params = [
+        str(OutboundStatus.SENDING),
+        lease_until,
+        stamp,
+        *due,
+        stamp,
+        conversation,
+        receipt,
+        conversation,
+        receipt,
+        *due,
+        limit,
+        *due,
+        stamp,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    decoded = [
+        (pk, contact, lane, json.loads(p) if isinstance(p, str | bytes) else p, n)
+        for pk, contact, lane, p, n in rows
+    ]
+    # RETURNING has no order: the pace's slots go to the conversation lane first, oldest first.
+    decoded.sort(key=lambda row: (row[2], row[0]))
+    return decoded
+
+
+def deliver_claimed(row: Claimed, *, graph: GraphClient | None) -> str:
+    """Send one claimed row (at its slot) and book the outcome; returns the new status."""
+    outbound = OutboundMessage(
+        pk=row.pk, contact_id=row.contact_id, lane=row.lane, attempts=row.attempts
+    )
+    outbound.created_at = None  # read only if the attempt fails (see _record_failure)
+    if graph is None:
+        logger.info(
+            "WhatsApp credentials not set: recorded, not sent (outbound %s to %s): %s",
+            row.pk,
+            row.payload.get("to", ""),
+            row.payload,
+        )
+        _finish(outbound, status=OutboundStatus.RECORDED, next_attempt_at=None)
+        return OutboundStatus.RECORDED
+    wait = (row.send_at - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+    try:
+        result = graph.send(row.payload)
+    except GraphError as error:
+        _record_failure(outbound, error)
+        return "failed-attempt"
+    _record_success(outbound, result)
+    return OutboundStatus.SENT
 
 
 # --- the sweeper ------------------------------------------------------------------------------
@@ -261,11 +470,10 @@ def send_due(*, limit: int = 500) -> int:
     """
     reconcile_pending_statuses()
     now = timezone.now()
-    due = list(
-        OutboundMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    rows = OutboundMessage.objects.filter(
+        status__in=DUE_STATUSES, next_attempt_at__lte=now
+    ).order_by("lane", "next_attempt_at", "pk")
+    due = _chains(list(rows.values_list("pk", "contact_id", "lane", "kind")[:limit]))
     if not due:
         return 0
     concurrency = max(1, settings.WHATSAPP_SEND_CONCURRENCY)
@@ -288,10 +496,30 @@ def send_due(*, limit: int = 500) -> int:
     return sweep.attempted
 
 
+def _chains(rows: list[tuple[int, int, int, str]]) -> list[list[int]]:
+    """Due rows as chains one thread sends in turn: a buyer's conversation replies form one
+    chain in the order written (the claim refuses a reply whose predecessor is unfinished, so
+    two threads must not split them); every other row is a chain of its own."""
+    chains: list[list[int]] = []
+    by_buyer: dict[int, list[int]] = {}
+    for pk, contact_id, lane, kind in rows:
+        if lane == OutboundLane.CONVERSATION and kind != OutboundKind.READ_RECEIPT:
+            chain = by_buyer.get(contact_id)
+            if chain is None:
+                chain = by_buyer[contact_id] = []
+                chains.append(chain)
+            chain.append(pk)
+        else:
+            chains.append([pk])
+    for chain in by_buyer.values():
+        chain.sort()
+    return chains
+
+
 class _Sweep:
     """The rows of one sweeper pass, shared by its sender threads."""
 
-    def __init__(self, due: list[int], graph: GraphClient | None) -> None:
+    def __init__(self, due: list[list[int]], graph: GraphClient | None) -> None:
         self.graph = graph  # httpx.Client is thread-safe: one connection pool for the pass
         self.attempted = 0
         self._due = iter(due)
@@ -299,27 +527,36 @@ class _Sweep:
         self._stopped = False
         self._lock = threading.Lock()
 
-    def _next(self) -> int | None:
+    def _next(self) -> list[int] | None:
         with self._lock:
             return None if self._stopped else next(self._due, None)
 
     def work(self, *, close_connection: bool) -> None:
         try:
-            while (outbound_id := self._next()) is not None:
-                try:
-                    row, claimed = _deliver(outbound_id, self.graph)
-                except OutboundMessage.DoesNotExist:
-                    continue  # deleted meanwhile (its contact was removed)
-                except Exception:
-                    # A bug or a database hiccup: the row keeps its lease and is retried after
-                    # it; the other rows of this pass still go out.
-                    logger.exception("send_due: delivering outbound %s crashed", outbound_id)
-                    continue
-                if claimed:
-                    self._tally(row)
+            while (chain := self._next()) is not None:
+                for outbound_id in chain:
+                    if not self._attempt(outbound_id):
+                        break  # the buyer's later replies wait behind this one
         finally:
             if close_connection:
                 db_connection.close()
+
+    def _attempt(self, outbound_id: int) -> bool:
+        """Whether the row went out (or is done for good) so its successor may follow."""
+        if self._stopped:
+            return False
+        try:
+            row, claimed = _deliver(outbound_id, self.graph)
+        except OutboundMessage.DoesNotExist:
+            return True  # deleted meanwhile (its contact was removed)
+        except Exception:
+            # A bug or a database hiccup: the row keeps its lease and is retried after it;
+            # the other rows of this pass still go out.
+            logger.exception("send_due: delivering outbound %s crashed", outbound_id)
+            return False
+        if claimed:
+            self._tally(row)
+        return claimed and row.status not in DUE_STATUSES
 
     def _tally(self, row: OutboundMessage) -> None:
         with self._lock:
