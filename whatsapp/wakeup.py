@@ -71,6 +71,7 @@ class Listener:
         self.vendor = connections[alias].vendor
         self._pg: Any = None
         self._sock: socket.socket | None = None
+        self._closed = False
 
     # --- lifecycle --------------------------------------------------------------------------
     def open(self) -> bool:
@@ -82,11 +83,16 @@ class Listener:
                 self._open_socket()
         except Exception:
             logger.warning("delivery wake-up unavailable; polling only", exc_info=True)
-            self.close()
+            self._release()
             return False
         return True
 
     def close(self) -> None:
+        """For good: a waiting thread returns, and nothing reconnects."""
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
         if self._pg is not None:
             with contextlib.suppress(Exception):
                 self._pg.close()
@@ -118,6 +124,7 @@ class Listener:
 
     # --- waiting ----------------------------------------------------------------------------
     def wait(self, timeout: float) -> bool:
+        """Block until rung or `timeout`; safe to call from a thread other than `open`'s."""
         timeout = max(0.0, timeout)
         if self._pg is not None:
             return self._wait_pg(timeout)
@@ -127,30 +134,39 @@ class Listener:
         return False
 
     def _wait_pg(self, timeout: float) -> bool:
+        raw = self._pg
         try:
             rung = False
-            for _ in self._pg.notifies(timeout=timeout, stop_after=1):
+            for _ in raw.notifies(timeout=timeout, stop_after=1):
                 rung = True
             if rung:  # many commits ring many times: one wake-up serves them all
-                for _ in self._pg.notifies(timeout=0.0):
+                for _ in raw.notifies(timeout=0.0):
                     pass
             return rung
         except Exception:
+            if self._closed:
+                return False
             # The database went away: listen again later; until then the poll carries on.
             logger.warning("delivery wake-up connection lost; reconnecting", exc_info=True)
-            self.close()
+            self._release()
             time.sleep(min(timeout, 1.0))
-            self.open()
+            if not self._closed:
+                self.open()
             return False
 
     def _wait_socket(self, timeout: float) -> bool:
-        assert self._sock is not None
-        readable, _, _ = select.select([self._sock], [], [], timeout)
-        if not readable:
+        sock = self._sock
+        if sock is None:
             return False
-        with contextlib.suppress(BlockingIOError):
-            while self._sock.recv(64):
-                pass
+        try:
+            readable, _, _ = select.select([sock], [], [], timeout)
+            if not readable:
+                return False
+            with contextlib.suppress(BlockingIOError):
+                while sock.recv(64):
+                    pass
+        except (OSError, ValueError):  # closed under us: the dispatcher is stopping
+            return False
         return True
 
 

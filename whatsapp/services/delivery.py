@@ -379,7 +379,7 @@ def claim_batch(*, limit: int) -> Batch:
 
 
 def _claim_rows(*, now: datetime, limit: int) -> list[tuple[int, int, int, dict[str, Any], int]]:
-    """One `UPDATE ... WHERE id IN (due, eligible, by lane) RETURNING` on both databases.
+    """One `WITH picked (due, eligible, by lane) UPDATE ... RETURNING` on both databases.
 
     On PostgreSQL the candidates are locked with SKIP LOCKED, so dispatchers on several hosts
     take disjoint rows without waiting on each other; SQLite has one writer at a time anyway.
@@ -391,25 +391,27 @@ def _claim_rows(*, now: datetime, limit: int) -> list[tuple[int, int, int, dict[
     stamp = ops.adapt_datetimefield_value(now)
     lease_until = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds()))
     due = tuple(str(s) for s in DUE_STATUSES)
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    postgres = connection.vendor == "postgresql"
+    # PostgreSQL may rescan an IN-subquery, and with SKIP LOCKED each rescan finds other rows:
+    # a materialized CTE picks the candidates exactly once.
+    materialized = "MATERIALIZED " if postgres else ""
+    skip_locked = " FOR UPDATE OF o SKIP LOCKED" if postgres else ""
     sql = (
-        f"UPDATE {table} SET status = %s, next_attempt_at = %s, attempts = attempts + 1,"
-        " updated_at = %s"
-        f" WHERE id IN (SELECT o.id FROM {table} AS o"
+        f"WITH picked AS {materialized}(SELECT o.id FROM {table} AS o"
         "  WHERE o.status IN (%s, %s) AND o.next_attempt_at <= %s"
         "  AND (o.lane <> %s OR o.kind = %s OR NOT EXISTS ("
         f"   SELECT 1 FROM {table} AS e WHERE e.contact_id = o.contact_id AND e.id < o.id"
         "    AND e.lane = %s AND e.kind <> %s AND e.status IN (%s, %s)))"
         f"  ORDER BY o.lane, o.next_attempt_at, o.id LIMIT %s{skip_locked})"
+        f" UPDATE {table} SET status = %s, next_attempt_at = %s, attempts = attempts + 1,"
+        " updated_at = %s"
+        " WHERE id IN (SELECT id FROM picked)"
         " AND status IN (%s, %s) AND next_attempt_at <= %s"
         " RETURNING id, contact_id, lane, payload, attempts"
     )
     conversation = int(OutboundLane.CONVERSATION)
     receipt = str(OutboundKind.READ_RECEIPT)
     params = [
-        str(OutboundStatus.SENDING),
-        lease_until,
-        stamp,
         *due,
         stamp,
         conversation,
@@ -418,6 +420,9 @@ def _claim_rows(*, now: datetime, limit: int) -> list[tuple[int, int, int, dict[
         receipt,
         *due,
         limit,
+        str(OutboundStatus.SENDING),
+        lease_until,
+        stamp,
         *due,
         stamp,
     ]
