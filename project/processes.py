@@ -11,7 +11,9 @@ import sys
 from project.supervisor import Child
 
 
-def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
+def system_processes(
+    *, host: str, port: int, web_workers: int, web_threads: int = 4
+) -> list[Child]:
     manage = [sys.executable, os.path.abspath("manage.py")]
     return [
         Child(
@@ -25,6 +27,11 @@ def system_processes(*, host: str, port: int, web_workers: int) -> list[Child]:
                 f"{host}:{port}",
                 "--workers",
                 str(web_workers),
+                # Threads overlap a webhook's waits; see `serve --threads` for the reasons.
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(web_threads),
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",
