@@ -12,6 +12,7 @@ until the fake Graph API *receives* the bot's first message to that buyer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -82,7 +83,7 @@ class Served:
 
     def __enter__(self) -> Served:
         url, self._drop = scratch_database(self.db, self.pg_url, prefix="bench-served")
-        self.graph = WatchedGraph().start()
+        self.graph = WatchedGraph(phone_number_id=simulator.DEFAULT_PHONE_NUMBER_ID).start()
         self.graph.latency = self.latency
         port = _free_port()
         self.base_url = f"http://127.0.0.1:{port}"
@@ -202,8 +203,9 @@ class Inboxes:
         return self.queues.setdefault(wa_id, asyncio.Queue())
 
     def arrived(self, wa_id: str, at: float, body: dict[str, Any]) -> None:
-        # Called on the fake Graph API's threads.
-        self.loop.call_soon_threadsafe(self.queue(wa_id).put_nowait, (at, body))
+        # Called on the fake Graph API's threads; after the run, nobody listens any more.
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self.queue(wa_id).put_nowait, (at, body))
 
 
 @dataclass
