@@ -111,9 +111,7 @@ class Served:
         manage = [sys.executable, str(REPO / "manage.py")]
         subprocess.run([*manage, "migrate", "-v", "0"], cwd=REPO, env=self.env, check=True)
         _open_raffle(self.env, self.raffle_numbers)
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115  (kept for a post-mortem)
-            prefix="bench-serve-", suffix=".log", delete=False
-        )
+        self._log = tempfile.NamedTemporaryFile(prefix="bench-serve-", suffix=".log", delete=False)
         self._server = subprocess.Popen(
             [*manage, "serve", "--host", "127.0.0.1", "--port", str(port)],
             cwd=REPO,
@@ -218,9 +216,7 @@ class Tally:
     turns: int = 0
 
 
-async def post(
-    client: httpx.AsyncClient, url: str, payload: dict[str, Any], tally: Tally
-) -> float:
+async def post(client: httpx.AsyncClient, url: str, payload: dict[str, Any], tally: Tally) -> float:
     """POST a signed webhook; returns when it started (wall clock, as the fake Graph records)."""
     body = simulator.encode(payload)
     headers = simulator.signed_headers(body, SECRET)
