@@ -103,6 +103,8 @@ def bench(db: str, args: argparse.Namespace) -> dict[str, Any]:
         "reply_p50_ms": round(percentile(waits, 50) * 1000),
         "reply_p95_ms": round(percentile(waits, 95) * 1000),
         "reply_max_ms": round(max(waits, default=float("nan")) * 1000),
+        "after_webhook_p95_ms": round(percentile(tally.after_webhook, 95) * 1000),
+        "buyer_webhook_p95_ms": round(percentile(tally.webhook_latencies, 95) * 1000),
         "webhook_p99_ms": hook["p99_ms"],
         "webhook_per_s": hook["per_second"],
         "healthz_per_s": health["per_second"],
@@ -129,7 +131,9 @@ def main() -> None:
         print(
             f"[{db}] reply p50 {result['reply_p50_ms']} ms, p95 {result['reply_p95_ms']} ms,"
             f" max {result['reply_max_ms']} ms ({result['replies']} replies,"
-            f" {result['unanswered']} unanswered, {result['non_200']} non-200)\n"
+            f" {result['unanswered']} unanswered, {result['non_200']} non-200;"
+            f" p95 of the webhook itself {result['buyer_webhook_p95_ms']} ms, of the rest"
+            f" {result['after_webhook_p95_ms']} ms)\n"
             f"[{db}] webhook at 8 clients: p99 {result['webhook_p99_ms']} ms,"
             f" {result['webhook_per_s']} msg/s = {result['ratio']}x of /healthz"
             f" ({result['healthz_per_s']}/s)\n"

@@ -209,6 +209,8 @@ class Inboxes:
 @dataclass
 class Tally:
     answer_waits: list[float] = field(default_factory=list)
+    # The part of each wait after the webhook had answered: the delivery path's own share.
+    after_webhook: list[float] = field(default_factory=list)
     webhook_latencies: list[float] = field(default_factory=list)
     non_200: int = 0
     unanswered: int = 0
@@ -238,6 +240,7 @@ async def answer(
         tally.unanswered += 1
         return []
     tally.answer_waits.append(max(0.0, at - started))
+    tally.after_webhook.append(max(0.0, at - started - tally.webhook_latencies[-1]))
     return [body]
 
 
