@@ -112,7 +112,11 @@ class Dispatcher:
                 if len(batch.rows) < free:
                     if batch.pace_wait:
                         return min(self.poll_seconds, batch.pace_wait)
-                    return self._until_next_due()
+                    with self._lock:
+                        busy = self._in_flight
+                    # While sends are in flight their completions kick the loop: no need to
+                    # ask the database when the next retry is due after every claim.
+                    return self.poll_seconds if busy else self._until_next_due()
         except Exception:
             # The database is down or a bug: keep the process alive, try again after a poll.
             logger.exception("delivery dispatcher: claiming failed")

@@ -130,9 +130,14 @@ def bench_crowd(args: argparse.Namespace) -> dict[str, Any]:
         db=args.db, pg_url=args.pg_url, latency=args.latency, messages_per_second=args.cap
     ) as system:
         cpu_before, driver_before = system.server_cpu(), time.process_time()
+        by_process_before = system.cpu_breakdown()
         tally, run_s = asyncio.run(_crowd(system, args))
         server_s = system.server_cpu() - cpu_before
         driver_s = time.process_time() - driver_before
+        breakdown = {
+            name: round(cpu - by_process_before.get(name, 0.0), 1)
+            for name, cpu in system.cpu_breakdown().items()
+        }
         arrivals = sorted(system.graph.arrivals)
         report = system.query(
             "from django.db.models import Count\n"
@@ -169,6 +174,7 @@ def bench_crowd(args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_ms_per_turn": round(server_s * 1000 / turns, 1),
         "driver_cpu_ms_per_turn": round(driver_s * 1000 / turns, 1),
         "held_twice": report["held_twice"],
+        "cpu_s_by_process": breakdown,
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
 

@@ -148,6 +148,10 @@ class Served:
             time.sleep(0.3)
         raise SystemExit("serve did not become ready within 90 s")
 
+    def cpu_breakdown(self) -> dict[str, float]:
+        assert self._server is not None
+        return cpu_by_process(self._server.pid)
+
     def server_cpu(self) -> float:
         """CPU seconds (user + system) of `serve` and every process under it, alive now."""
         assert self._server is not None
@@ -168,6 +172,20 @@ class Served:
 
 
 def tree_cpu(root: int) -> float:
+    return sum(cpu_by_process(root).values())
+
+
+_LABELS = [
+    ("gunicorn", "web"),
+    ("deliver_outbox", "delivery"),
+    ("db_worker", "task-worker"),
+    ("run_periodic", "periodic"),
+    (" serve ", "serve"),
+]
+
+
+def cpu_by_process(root: int) -> dict[str, float]:
+    """CPU seconds of each live process under `root`, by a short name (for the breakdown)."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     cpu: dict[int, int] = {}
@@ -179,14 +197,21 @@ def tree_cpu(root: int) -> float:
         pid = int(stat.parent.name)
         parent[pid] = int(fields[1])
         cpu[pid] = int(fields[11]) + int(fields[12])
-    total = 0
+    out: dict[str, float] = {}
     for pid in cpu:
         p = pid
         while p and p != root:
             p = parent.get(p, 0)
-        if p == root:
-            total += cpu[pid]
-    return total / ticks
+        if p != root:
+            continue
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        words = " ".join(a.decode() for a in argv)
+        name = next((label for key, label in _LABELS if key in words), "other")
+        out[name] = out.get(name, 0.0) + cpu[pid] / ticks
+    return out
 
 
 # --- buyers -----------------------------------------------------------------------------------
@@ -223,7 +248,14 @@ async def post(client: httpx.AsyncClient, url: str, payload: dict[str, Any], tal
     body = simulator.encode(payload)
     headers = simulator.signed_headers(body, SECRET)
     started, clock = time.time(), time.perf_counter()
-    response = await client.post(url, content=body, headers=headers)
+    for attempt in range(3):
+        try:
+            response = await client.post(url, content=body, headers=headers)
+            break
+        except httpx.TransportError:  # a kept-alive connection the server closed: as Meta does
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.2)
     tally.webhook_latencies.append(time.perf_counter() - clock)
     if response.status_code != 200:
         tally.non_200 += 1

@@ -17,6 +17,7 @@ from whatsapp.client import GraphClient
 from whatsapp.dispatcher import Dispatcher
 from whatsapp.models import Contact, OutboundLane, OutboundMessage, OutboundStatus, SendingPace
 from whatsapp.outgoing import TextMessage
+from whatsapp.services import pacing
 from whatsapp.services.delivery import (
     batch_horizon,
     claim_batch,
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def delivery_settings(settings):
+def delivery_settings(settings, monkeypatch):
+    monkeypatch.setattr(pacing, "INBOUND_CHECK_SECONDS", 0.0)
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
     settings.WHATSAPP_HTTP_TIMEOUT_SECONDS = 2.0
     settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS = 1.0
