@@ -16,6 +16,7 @@ dispatcher killed mid-flight loses nothing (its leases run out and the sweeper s
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,9 +27,9 @@ from django.db import close_old_connections, connection
 from django.db.models import Min
 from django.utils import timezone
 
-from whatsapp.client import GraphClient, credentials_configured
-from whatsapp.models import DUE_STATUSES, OutboundLane, OutboundMessage
-from whatsapp.services.delivery import Claimed, claim_batch, deliver_claimed
+from whatsapp.client import GraphClient, SendResult, credentials_configured
+from whatsapp.models import DUE_STATUSES, OutboundLane, OutboundMessage, OutboundStatus
+from whatsapp.services.delivery import Claimed, claim_batch, deliver_claimed, record_successes
 from whatsapp.wakeup import Listener
 
 __all__ = ["Dispatcher"]
@@ -57,11 +58,17 @@ class Dispatcher:
         )
         self.listener = Listener() if listen else None
         self.sent = 0  # rows this dispatcher attempted (for tests and the log)
+        self.booked = 0  # accepted sends booked
+        self._unbooked = 0
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="deliver")
         self._lock = threading.Lock()
         self._in_flight = 0
         self._kick = threading.Event()  # a ring, or a finished send that frees a thread
-        self._kicked_at = 0.0
+        # Accepted sends waiting to be booked together by the booking thread: one transaction
+        # for many rows, which on SQLite is one turn of the single write lock instead of many.
+        self._accepted: queue.SimpleQueue[tuple[Claimed, SendResult] | None] = queue.SimpleQueue()
+        self._booker = threading.Thread(target=self._book_loop, name="deliver-book", daemon=True)
+        self._booker.start()
 
     # --- the loop -----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -88,7 +95,7 @@ class Dispatcher:
         while time.monotonic() < deadline:
             self.fill()
             with self._lock:
-                busy = self._in_flight
+                busy = self._in_flight + self._unbooked
             if not busy and not self._claimable():
                 break
             self._kick.wait(0.05)
@@ -127,6 +134,8 @@ class Dispatcher:
     def close(self) -> None:
         self._close_thread_connections()
         self._pool.shutdown(wait=True)  # in-flight sends finish and book their outcome
+        self._accepted.put(None)  # the booker books what is left, then stops
+        self._booker.join(timeout=30)
         if self.listener:
             self.listener.close()
         if self._own_graph and self.graph is not None:
@@ -150,8 +159,12 @@ class Dispatcher:
 
     # --- the threads --------------------------------------------------------------------------
     def _send(self, row: Claimed) -> None:
+        accepted = False
         try:
-            deliver_claimed(row, graph=self.graph)
+            accepted = (
+                deliver_claimed(row, graph=self.graph, on_accepted=self._hand_over)
+                == OutboundStatus.SENT
+            )
         except Exception:
             # The row keeps its lease and the sweeper retries it after; the others still go.
             logger.exception("delivering outbound %s crashed", row.pk)
@@ -160,10 +173,55 @@ class Dispatcher:
                 self._in_flight -= 1
                 self.sent += 1
                 free = self.threads - self._in_flight
-            # A reply just accepted may unblock that buyer's next one: look at once. Broadcast
-            # sends refill in groups (a quarter of the pool), one claim for many rows.
-            if row.lane == OutboundLane.CONVERSATION or free >= max(1, self.threads // 4):
+            # Broadcast sends refill in groups (a quarter of the pool), one claim for many rows;
+            # an accepted reply kicks once booked (it may unblock that buyer's next one).
+            if (row.lane == OutboundLane.CONVERSATION and not accepted) or free >= max(
+                1, self.threads // 4
+            ):
                 self._kick.set()
+
+    def _hand_over(self, row: Claimed, result: SendResult) -> None:
+        if self.graph is None:  # pragma: no cover - recorded rows never get here
+            return
+        with self._lock:
+            self._unbooked += 1
+        self._accepted.put((row, result))
+
+    def _book_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            first = self._accepted.get()
+            group = [] if first is None else [first]
+            stopping = first is None
+            while True:  # everything that arrived meanwhile goes in the same transaction
+                try:
+                    item = self._accepted.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                else:
+                    group.append(item)
+            if group:
+                self._book(group)
+        connection.close()
+
+    def _book(self, group: list[tuple[Claimed, SendResult]]) -> None:
+        for attempt in range(3):
+            try:
+                record_successes(group)
+                break
+            except Exception:
+                # The rows keep their lease: if booking keeps failing the sweeper sends them
+                # again after it (flagged by the lease, as any crash after a send).
+                logger.exception("booking %s accepted sends failed", len(group))
+                with suppress(Exception):
+                    connection.close()
+                time.sleep(0.5 * (attempt + 1))
+        with self._lock:
+            self.booked += len(group)
+            self._unbooked -= len(group)
+        self._kick.set()
 
     def _listen(self, stop: threading.Event) -> None:
         assert self.listener is not None

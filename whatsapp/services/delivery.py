@@ -29,7 +29,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -49,6 +49,7 @@ from whatsapp.models import (
     OutboundLane,
     OutboundMessage,
     OutboundStatus,
+    PendingStatus,
 )
 from whatsapp.services import pacing
 from whatsapp.services.statuses import apply_pending_statuses, reconcile_pending_statuses
@@ -65,6 +66,7 @@ __all__ = [
     "drain_outbox",
     "enqueue_delivery",
     "enqueue_drain_on_commit",
+    "record_successes",
     "retry_failed",
     "send_due",
 ]
@@ -438,8 +440,50 @@ def _claim_rows(*, now: datetime, limit: int) -> list[tuple[int, int, int, dict[
     return decoded
 
 
-def deliver_claimed(row: Claimed, *, graph: GraphClient | None) -> str:
-    """Send one claimed row (at its slot) and book the outcome; returns the new status."""
+def record_successes(accepted: list[tuple[Claimed, SendResult]]) -> None:
+    """Book many accepted sends in one transaction (one turn of SQLite's write lock).
+
+    Each row is still fenced by its attempt number; statuses that raced ahead of the send are
+    looked up once for the whole group.
+    """
+    if not accepted:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        booked = []
+        for row, result in accepted:
+            outbound = OutboundMessage(pk=row.pk, attempts=row.attempts)
+            if (
+                _finish(
+                    outbound,
+                    status=OutboundStatus.SENT,
+                    wa_message_id=result.wa_message_id or None,
+                    sent_at=now,
+                    next_attempt_at=None,
+                )
+                and result.wa_message_id
+            ):
+                booked.append(result.wa_message_id)
+        raced = set(
+            PendingStatus.objects.filter(wa_message_id__in=booked).values_list(
+                "wa_message_id", flat=True
+            )
+        )
+        for wa_message_id in raced:
+            apply_pending_statuses(wa_message_id)
+
+
+def deliver_claimed(
+    row: Claimed,
+    *,
+    graph: GraphClient | None,
+    on_accepted: Callable[[Claimed, SendResult], None] | None = None,
+) -> str:
+    """Send one claimed row (at its slot) and book the outcome; returns the new status.
+
+    `on_accepted`: hand an accepted send to the caller to book with others
+    (`record_successes`) instead of booking it here; failures are always booked here.
+    """
     outbound = OutboundMessage(
         pk=row.pk, contact_id=row.contact_id, lane=row.lane, attempts=row.attempts
     )
@@ -460,7 +504,10 @@ def deliver_claimed(row: Claimed, *, graph: GraphClient | None) -> str:
     except GraphError as error:
         _record_failure(outbound, error)
         return "failed-attempt"
-    _record_success(outbound, result)
+    if on_accepted is not None:
+        on_accepted(row, result)
+    else:
+        _record_success(outbound, result)
     return OutboundStatus.SENT
 
 
