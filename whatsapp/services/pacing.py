@@ -13,7 +13,9 @@ number for WHATSAPP_THROUGHPUT_PAUSE_SECONDS.
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from whatsapp.models import InboundMessage, SendingPace
 
-__all__ = ["Pace", "pause_number", "take_one"]
+__all__ = ["Pace", "local_turn", "pause_number", "take_one"]
 
 # Sends are spaced a little wider than the cap: our clock is when a request leaves, Meta's is
 # when it arrives, and network jitter can bunch a few; 3% keeps any one-second window under.
@@ -111,6 +113,36 @@ class Pace:
 
     def save(self) -> None:
         self.row.save(update_fields=["next_slot_at", "inbound_counted_to", "paused_until"])
+
+
+class _Window:
+    """This process's sends in the last second, capped: the slots above space sends out, this
+    keeps late ones (a stalled thread) from bunching into more than the cap in any second."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()
+
+    def turn(self) -> None:
+        limit = max(1, math.floor(settings.WHATSAPP_MESSAGES_PER_SECOND * HEADROOM))
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= 1.0:
+                    self._sent.popleft()
+                if len(self._sent) < limit:
+                    self._sent.append(now)
+                    return
+                wait = 1.0 - (now - self._sent[0])
+            time.sleep(max(wait, 0.001))
+
+
+_window = _Window()
+
+
+def local_turn() -> None:
+    """Block until this process may send one more message within the cap's one-second window."""
+    _window.turn()
 
 
 def take_one() -> float | None:
