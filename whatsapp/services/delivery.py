@@ -174,14 +174,8 @@ def _claim(outbound_id: int) -> bool:
 
 def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMessage, bool]:
     """(the row after the attempt, whether this caller made the attempt)."""
-    if credentials_configured():
-        # A slot under Meta's cap, shared with every other sender; none while Meta asked us
-        # to pause the number (the row stays due for later).
-        wait = pacing.take_one()
-        if wait is None:
-            return OutboundMessage.objects.get(pk=outbound_id), False
-        time.sleep(wait)
-        pacing.local_turn()
+    if credentials_configured() and pacing.is_paused():
+        return OutboundMessage.objects.get(pk=outbound_id), False  # Meta asked us to wait
     if not _claim(outbound_id):
         return OutboundMessage.objects.get(pk=outbound_id), False
     outbound = OutboundMessage.objects.get(pk=outbound_id)
@@ -194,6 +188,15 @@ def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMess
         )
         _finish(outbound, status=OutboundStatus.RECORDED, next_attempt_at=None)
         return _reload(outbound), True
+    # A slot under Meta's cap, shared with every other sender, taken only once the row is ours
+    # (a slot taken for a row another sender then claims would be wasted).
+    wait = pacing.take_one()
+    if wait is None:  # paused meanwhile: the row goes back, due when the pause ends
+        until = timezone.now() + timedelta(seconds=settings.WHATSAPP_THROUGHPUT_PAUSE_SECONDS)
+        _finish(outbound, status=OutboundStatus.QUEUED, next_attempt_at=until)
+        return _reload(outbound), False
+    time.sleep(wait)
+    pacing.local_turn()
     own_client = client is None
     graph = client or GraphClient.from_settings()
     try:

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from whatsapp.models import InboundMessage, SendingPace
 
-__all__ = ["Pace", "local_turn", "pause_number", "take_one"]
+__all__ = ["Pace", "is_paused", "local_turn", "pause_number", "take_one"]
 
 # Sends are spaced a little wider than the cap: our clock is when a request leaves, Meta's is
 # when it arrives, and network jitter can bunch a few; 3% keeps any one-second window under.
@@ -154,6 +154,11 @@ def take_one() -> float | None:
             return None
         [slot] = pace.take(1)
     return max(0.0, (slot - pace.now).total_seconds())
+
+
+def is_paused() -> bool:
+    """Whether Meta's throughput error has paused the number (a read, no lock)."""
+    return SendingPace.objects.filter(number=_number(), paused_until__gt=timezone.now()).exists()
 
 
 def pause_number(*, until: datetime) -> None:
