@@ -123,7 +123,8 @@ class _Window:
         self._lock = threading.Lock()
         self._sent: deque[float] = deque()
 
-    def turn(self) -> None:
+    def turn(self) -> float:
+        """Wait for a turn; returns its time (monotonic), as counted in the window."""
         limit = max(1, math.floor(settings.WHATSAPP_MESSAGES_PER_SECOND * HEADROOM))
         while True:
             with self._lock:
@@ -132,7 +133,7 @@ class _Window:
                     self._sent.popleft()
                 if len(self._sent) < limit:
                     self._sent.append(now)
-                    return
+                    return now
                 wait = 1.0 - (now - self._sent[0])
             time.sleep(max(wait, 0.001))
 
