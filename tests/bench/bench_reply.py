@@ -80,6 +80,9 @@ def _signed_hellos(n: int, run: str) -> list[tuple[bytes, dict[str, str]]]:
 
 def bench(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with Served(db=db, pg_url=args.pg_url, latency=args.latency) as system:
+        # Warm-up, not timed: every gunicorn thread's first request loads code and connects.
+        _drive(f"{system.base_url}/whatsapp/webhook/", _signed_hellos(40, f"warm-{db}"), 8, 30)
+        time.sleep(1.0)
         cpu_before, wall = system.server_cpu(), time.monotonic()
         tally = asyncio.run(_buyers(system, args))
         time.sleep(1.0)  # the last turns' extra messages go out
