@@ -326,6 +326,22 @@ WHATSAPP_RETRY_GIVE_UP_HOURS = env.float("WHATSAPP_RETRY_GIVE_UP_HOURS", default
 # Longest a task worker spends sending one broadcast; the sweeper sends whatever is left.
 WHATSAPP_DRAIN_SECONDS = env.float("WHATSAPP_DRAIN_SECONDS", default=600.0)
 PERIODIC_COMMANDS.append(("send_due_messages", 5))
+# The delivery dispatcher (`manage.py deliver_outbox`, started by `serve`): woken the moment a
+# reply commits (LISTEN/NOTIFY on PostgreSQL, a Unix socket on SQLite), it sends on a pool of
+# threads over one long-lived client. Sending is waiting on Meta, not CPU (a thread opens no
+# database connection unless a send fails: accepted sends are booked by one thread in groups):
+# 24 threads per core keep ~300 calls of 150 ms a second in flight on 2 cores.
+WHATSAPP_DELIVERY_THREADS = env.int("WHATSAPP_DELIVERY_THREADS", default=24 * (os.cpu_count() or 1))
+# A safety net under the wake-up (a lost notification, a retry coming due); the sweeper above
+# is the net under the dispatcher itself.
+WHATSAPP_DELIVERY_POLL_SECONDS = env.float("WHATSAPP_DELIVERY_POLL_SECONDS", default=2.0)
+# Meta's cap per business number, sent and received messages together: 80 by default, up to
+# 1,000 once the number is upgraded. Kept across every process and host (whatsapp.SendingPace).
+WHATSAPP_MESSAGES_PER_SECOND = env.int("WHATSAPP_MESSAGES_PER_SECOND", default=80)
+# Meta's throughput error (130429) pauses the whole number; its pair-rate error (131056) only
+# that buyer. Neither counts as a failed attempt.
+WHATSAPP_THROUGHPUT_PAUSE_SECONDS = env.float("WHATSAPP_THROUGHPUT_PAUSE_SECONDS", default=5.0)
+WHATSAPP_PAIR_PAUSE_SECONDS = env.float("WHATSAPP_PAIR_PAUSE_SECONDS", default=10.0)
 
 # --- Raffles -----------------------------------------------------------------------------------
 RESERVATION_TTL_MINUTES = env.int("RESERVATION_TTL_MINUTES", default=30)

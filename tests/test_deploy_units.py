@@ -11,6 +11,7 @@ import pytest
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 UNITS = {
     "raffles-web.service": "gunicorn",
+    "raffles-delivery.service": "deliver_outbox",
     "raffles-worker.service": "run_worker",
     "raffles-periodic.service": "run_periodic",
 }

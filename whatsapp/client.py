@@ -103,6 +103,7 @@ class GraphClient:
         phone_number_id: str,
         timeout: httpx.Timeout | float = 15.0,
         transport: httpx.BaseTransport | None = None,
+        max_connections: int = 20,
     ) -> None:
         self.phone_number_id = phone_number_id
         self._http = httpx.Client(
@@ -110,15 +111,20 @@ class GraphClient:
             headers={"Authorization": f"Bearer {access_token}"},
             timeout=timeout,
             transport=transport,
+            # Kept alive for reuse: one per sender thread, so no send opens a new connection.
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
         )
 
     @classmethod
-    def from_settings(cls) -> Self:
+    def from_settings(cls, *, max_connections: int = 20) -> Self:
         return cls(
             base_url=settings.WHATSAPP_GRAPH_URL,
             access_token=settings.WHATSAPP_ACCESS_TOKEN,
             phone_number_id=settings.WHATSAPP_PHONE_NUMBER_ID,
             timeout=_timeout(),
+            max_connections=max_connections,
         )
 
     def __enter__(self) -> Self:

@@ -2,9 +2,9 @@
 
 A fresh database (a SQLite file, or a uniquely named PostgreSQL database that is dropped
 afterwards), the fake Graph API (`tests.e2e.graph_server`), gunicorn serving `project.wsgi`,
-the task worker (`db_worker`, the outbox's fast path), the outbox sweeper (`send_due_messages`)
-and `expire_reservations` in loops. Every process runs in its own session so stopping it stops
-its children; all of them are stopped (TERM, then KILL) by `stop()`.
+the delivery dispatcher (`deliver_outbox`, the outbox's fast path), the task worker, the outbox
+sweeper (`send_due_messages`) and `expire_reservations` in loops. Every process runs in its own
+session so stopping it stops its children; all of them are stopped (TERM, then KILL) by `stop()`.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class System:
             self.env = self._environment()
             self.setup_info = json.loads(self._run_djangoside("setup").strip().splitlines()[-1])
             self._start_web()
+            # The delivery dispatcher, as `serve` runs it: replies leave the moment they commit.
+            self._spawn("dispatcher", [sys.executable, "manage.py", "deliver_outbox"])
             for n in range(self.config.task_workers):
                 self._spawn(
                     f"db_worker-{n}",

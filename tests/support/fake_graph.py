@@ -25,6 +25,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.parser import BytesParser
@@ -58,6 +59,7 @@ class RecordedRequest:
     body: bytes
     status: int = 0  # what the fake answered (0: no answer, connection dropped)
     at: float = field(default_factory=time.time)
+    answered_at: float = 0.0  # when the answer was written (0: not answered)
 
     @property
     def json(self) -> Any:
@@ -117,6 +119,9 @@ class FakeGraph:
         self.template_page_size = 100
         # Recipients whose 24-hour window is closed: free-form messages get 131047.
         self.closed_windows: set[str] = set()
+        # Seconds each message POST takes, as Meta over a real network does (~0.15 s): a number
+        # or a function of the request body (say, random, to shuffle completion times).
+        self.latency: float | Callable[[bytes], float] = 0.0
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -329,6 +334,10 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") != f"Bearer {graph.access_token}":
                 self._reply(recorded, 401, error_body(0, "Invalid OAuth access token"))
                 return
+            if method == "POST" and path.endswith("/messages"):
+                latency = graph.latency(body) if callable(graph.latency) else graph.latency
+                if latency > 0:
+                    time.sleep(latency)
             self._route(method, path, body, recorded)
 
         def _route(self, method: str, path: str, body: bytes, recorded: RecordedRequest) -> None:
@@ -505,6 +514,7 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                recorded.answered_at = time.time()
             except OSError:  # the client gave up waiting
                 self.close_connection = True
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from django.db import models
 
-__all__ = ["DUE_STATUSES", "OutboundKind", "OutboundMessage", "OutboundStatus", "PendingStatus"]
+__all__ = [
+    "DUE_STATUSES",
+    "OutboundKind",
+    "OutboundLane",
+    "OutboundMessage",
+    "OutboundStatus",
+    "PendingStatus",
+    "SendingPace",
+]
 
 
 class OutboundKind(models.TextChoices):
@@ -36,6 +44,17 @@ class OutboundStatus(models.TextChoices):
     NEEDS_TEMPLATE = "needs_template", "Needs a template"
 
 
+class OutboundLane(models.IntegerChoices):
+    """Which queue a message waits in: a buyer who is chatting goes ahead of any broadcast."""
+
+    # A bot's reply (or an operator's notice to one buyer): sent in the order written, one
+    # buyer's next reply only after Meta accepted the previous one (or it failed for good).
+    CONVERSATION = 0, "Conversation"
+    # Notices to many buyers (reminders, the draw's results): behind the conversation lane,
+    # and a buyer's own replies may overtake them.
+    BROADCAST = 1, "Broadcast"
+
+
 # Rows a delivery attempt may still be made for (SENDING once its lease has run out).
 DUE_STATUSES = (OutboundStatus.QUEUED, OutboundStatus.SENDING)
 
@@ -48,6 +67,9 @@ class OutboundMessage(models.Model):
     payload = models.JSONField(help_text="The exact request body sent to the Graph API.")
     status = models.CharField(
         max_length=16, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED
+    )
+    lane = models.PositiveSmallIntegerField(
+        choices=OutboundLane.choices, default=OutboundLane.CONVERSATION
     )
     # NULL until Meta answers: unique among known ids, and a plain index both databases use for
     # status webhook lookups (a partial index on "<> ''" is not used by SQLite for "= 'x'").
@@ -84,6 +106,25 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.contact_id} ({self.status})"
+
+
+class SendingPace(models.Model):
+    """The shared pace of one business number, so every sender on every host keeps Meta's cap.
+
+    A virtual clock (GCRA): a sender reserves n sends by moving `next_slot_at` n intervals
+    ahead, inside one short transaction, and sends each at its slot. Inbound messages count
+    against the same cap (Meta counts both), so each reservation first pushes the clock by the
+    inbound messages received since `inbound_counted_to`. `paused_until` is Meta's throughput
+    error (130429): nobody sends for this number before then.
+    """
+
+    number = models.CharField("business phone number ID", max_length=64, unique=True)
+    next_slot_at = models.DateTimeField()
+    paused_until = models.DateTimeField(null=True, blank=True)
+    inbound_counted_to = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"pace of {self.number}"
 
 
 class PendingStatus(models.Model):

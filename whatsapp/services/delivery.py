@@ -24,34 +24,50 @@ payload and marks the row RECORDED (terminal): local runs show what would have b
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, router, transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.tasks import task
 from django.utils import timezone
 
 from whatsapp.client import GraphClient, GraphError, SendResult, credentials_configured
-from whatsapp.models import DUE_STATUSES, OutboundMessage, OutboundStatus
-from whatsapp.services import message_forms
+from whatsapp.models import (
+    DUE_STATUSES,
+    OutboundKind,
+    OutboundLane,
+    OutboundMessage,
+    OutboundStatus,
+    PendingStatus,
+)
+from whatsapp.services import message_forms, pacing
 from whatsapp.services.statuses import apply_pending_statuses, reconcile_pending_statuses
+from whatsapp.wakeup import notify_on_commit
 
 __all__ = [
+    "Batch",
+    "Claimed",
+    "batch_horizon",
+    "claim_batch",
     "deliver",
+    "deliver_claimed",
     "deliver_outbound",
     "drain_outbox",
     "enqueue_delivery",
     "enqueue_drain_on_commit",
+    "record_successes",
     "retry_failed",
     "send_due",
 ]
@@ -92,32 +108,17 @@ def drain_outbox() -> int:
 def enqueue_delivery(outbound: OutboundMessage) -> None:
     """The fast path for one new row, called inside the transaction that wrote it.
 
-    With the database task backend the task row is written in this very transaction: it
-    commits, or rolls back, with the message it delivers, and a webhook costs SQLite one write
-    transaction instead of two. Any other backend (immediate in tests, a broker) is called on
-    commit, so its worker never looks for a row that is not there yet.
+    Rings the delivery dispatcher's doorbell once the transaction commits (`whatsapp.wakeup`):
+    no task row, no write beyond the message itself. A rolled-back turn rings nothing, and a
+    ring that is lost (no dispatcher running) leaves the row to the dispatcher's poll and the
+    sweeper.
     """
-    if _tasks_in_our_database():
-        deliver_outbound.enqueue(outbound_id=outbound.pk)
-    else:
-        transaction.on_commit(
-            partial(deliver_outbound.enqueue, outbound_id=outbound.pk), robust=True
-        )
+    notify_on_commit()
 
 
 def enqueue_drain_on_commit() -> None:
-    """One drain task once the caller's transaction commits (after writing many rows)."""
-    transaction.on_commit(drain_outbox.enqueue, robust=True)
-
-
-def _tasks_in_our_database() -> bool:
-    # Imported here: the task backend's models are not loaded when this module is imported.
-    from django_tasks_db.backend import DatabaseBackend
-    from django_tasks_db.models import DBTaskResult
-
-    return isinstance(deliver_outbound.get_backend(), DatabaseBackend) and (
-        router.db_for_write(DBTaskResult) == transaction.get_connection().alias
-    )
+    """After writing many rows (a broadcast): the dispatcher sends them behind the replies."""
+    notify_on_commit()
 
 
 # --- one attempt (never inside a transaction: the HTTP call must not hold a lock) ---------------
@@ -126,29 +127,60 @@ def deliver(*, outbound_id: int, client: GraphClient | None = None) -> OutboundM
     return _deliver(outbound_id, client)[0]
 
 
+def lease_seconds() -> float:
+    """How long a claimed row is ours.
+
+    It must outlast the slowest attempt, or the sweeper takes a row over while its request is
+    still in flight and the message goes out twice.
+    """
+    return max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest_attempt_seconds())
+
+
+def slowest_attempt_seconds() -> float:
+    return settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
+
+
+def _may_go_now() -> Q:
+    """Order per buyer: a conversation reply waits until every earlier one to that buyer was
+    accepted by Meta or failed for good. Broadcasts and read receipts may be overtaken."""
+    earlier_unfinished = OutboundMessage.objects.filter(
+        contact_id=OuterRef("contact_id"),
+        pk__lt=OuterRef("pk"),
+        lane=OutboundLane.CONVERSATION,
+        status__in=DUE_STATUSES,
+    ).exclude(kind=OutboundKind.READ_RECEIPT)
+    return (
+        ~Q(lane=OutboundLane.CONVERSATION)
+        | Q(kind=OutboundKind.READ_RECEIPT)
+        | ~Exists(earlier_unfinished)
+    )
+
+
 def _lease() -> timedelta:
-    # The lease must outlast the slowest attempt, or the sweeper takes a row over while its
-    # request is still in flight and the message goes out twice.
-    slowest = settings.WHATSAPP_HTTP_TIMEOUT_SECONDS + settings.WHATSAPP_CONNECT_TIMEOUT_SECONDS
-    return timedelta(seconds=max(settings.WHATSAPP_SEND_LEASE_SECONDS, 2 * slowest))
+    return timedelta(seconds=lease_seconds())
 
 
 def _claim(outbound_id: int) -> bool:
     now = timezone.now()
-    lease = _lease()
-    claimed = OutboundMessage.objects.filter(
-        pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).update(
-        status=OutboundStatus.SENDING,
-        next_attempt_at=now + lease,
-        attempts=F("attempts") + 1,
-        updated_at=now,
+    claimed = (
+        OutboundMessage.objects.filter(
+            pk=outbound_id, status__in=DUE_STATUSES, next_attempt_at__lte=now
+        )
+        .filter(_may_go_now())
+        .update(
+            status=OutboundStatus.SENDING,
+            next_attempt_at=now + timedelta(seconds=lease_seconds()),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
     )
     return claimed == 1
 
 
 def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMessage, bool]:
     """(the row after the attempt, whether this caller made the attempt)."""
+    if credentials_configured() and pacing.is_paused():
+        return OutboundMessage.objects.get(pk=outbound_id), False  # Meta asked us to wait
     # Taken before the claim, so it ends no later than the lease the claim writes.
     lease_ends = time.monotonic() + _lease().total_seconds()
     if not _claim(outbound_id):
@@ -163,6 +195,15 @@ def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMess
         )
         _finish(outbound, status=OutboundStatus.RECORDED, next_attempt_at=None)
         return _reload(outbound), True
+    # A slot under Meta's cap, shared with every other sender, taken only once the row is ours
+    # (a slot taken for a row another sender then claims would be wasted).
+    wait = pacing.take_one()
+    if wait is None:  # paused meanwhile: the row goes back, due when the pause ends
+        until = timezone.now() + timedelta(seconds=settings.WHATSAPP_THROUGHPUT_PAUSE_SECONDS)
+        _finish(outbound, status=OutboundStatus.QUEUED, next_attempt_at=until)
+        return _reload(outbound), False
+    time.sleep(wait)
+    pacing.local_turn()
     own_client = client is None
     graph = client or GraphClient.from_settings()
     try:
@@ -255,7 +296,13 @@ def _record_failure(outbound: OutboundMessage, error: GraphError) -> None:
     text = str(error)
     if error.may_have_been_sent:
         text += " (the request may have reached Meta; a retry can duplicate it)"
-    give_up_at = outbound.created_at + timedelta(hours=settings.WHATSAPP_RETRY_GIVE_UP_HOURS)
+    created_at = outbound.created_at or (
+        OutboundMessage.objects.values_list("created_at", flat=True).get(pk=outbound.pk)
+    )
+    give_up_at = created_at + timedelta(hours=settings.WHATSAPP_RETRY_GIVE_UP_HOURS)
+    if error.code in THROTTLE_CODES and now < give_up_at:
+        _record_throttled(outbound, error, text, now)
+        return
     if error.transient and now < give_up_at:
         delay = _backoff(outbound.attempts)
         logger.warning(
@@ -303,11 +350,266 @@ def _record_needs_template(outbound: OutboundMessage, missing: Exception) -> Non
     )
 
 
+# Meta's throttling: not a failure of this message, so no backoff of its own. 130429 is the
+# number's throughput (everyone pauses), 131056 the pair rate with one buyer (only they pause).
+THROUGHPUT_ERROR = "130429"
+PAIR_RATE_ERROR = "131056"
+THROTTLE_CODES = (THROUGHPUT_ERROR, PAIR_RATE_ERROR)
+
+
+def _record_throttled(outbound: OutboundMessage, error: GraphError, text: str, now: Any) -> None:
+    if error.code == THROUGHPUT_ERROR:
+        until = now + timedelta(seconds=settings.WHATSAPP_THROUGHPUT_PAUSE_SECONDS)
+        pacing.pause_number(until=until)
+    else:
+        until = now + timedelta(seconds=settings.WHATSAPP_PAIR_PAUSE_SECONDS)
+    logger.warning(
+        "outbound %s throttled by Meta (%s); the %s waits until %s",
+        outbound.pk,
+        error.code,
+        "number" if error.code == THROUGHPUT_ERROR else "buyer",
+        until.isoformat(),
+    )
+    with transaction.atomic():
+        _finish(
+            outbound,
+            status=OutboundStatus.QUEUED,
+            next_attempt_at=until,
+            last_error_code=error.code[:32],
+            last_error=text,
+        )
+        if error.code == PAIR_RATE_ERROR:
+            # Everything else due for this buyer waits too (their order is kept anyway).
+            OutboundMessage.objects.filter(
+                contact_id=outbound.contact_id,
+                status=OutboundStatus.QUEUED,
+                next_attempt_at__lt=until,
+            ).update(next_attempt_at=until, updated_at=now)
+
+
 def _backoff(attempt: int) -> timedelta:
     """Exponential backoff with jitter: a recovering Graph API is not hit by a thundering herd."""
     base = settings.WHATSAPP_RETRY_BASE_SECONDS
     ceiling = min(settings.WHATSAPP_RETRY_MAX_SECONDS, base * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+# --- batches (the dispatcher) -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Claimed:
+    """A row this caller claimed, with what sending it needs, and when it may go (the pace)."""
+
+    pk: int
+    contact_id: int
+    lane: int
+    payload: dict[str, Any]
+    attempts: int
+    send_at: datetime
+    # A notice (issue 18) goes through `message_forms`: free form or template by the window.
+    notice_kind: str = ""
+    template_params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Batch:
+    rows: list[Claimed]
+    # When nothing could be claimed: seconds until the pace allows a send again (else 0).
+    pace_wait: float
+
+
+def batch_horizon() -> float:
+    """Seconds within which every row of a batch must *start* its request.
+
+    A batch is claimed at once and its rows share one lease: started within this horizon and
+    finished within the slowest attempt after, every row is done within half the lease, so the
+    sweeper never takes back a row that is still in flight.
+    """
+    return max(0.0, lease_seconds() / 2 - slowest_attempt_seconds())
+
+
+def claim_batch(*, limit: int) -> Batch:
+    """Claim up to `limit` due rows: conversation lane first, order per buyer kept, and no more
+    than the shared pace lets start within `batch_horizon()`. One short transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        pace = pacing.Pace.lock(now=now)
+        room = min(limit, pace.room(horizon=max(batch_horizon(), pacing.interval())))
+        if room <= 0:
+            pace.save()  # the inbound messages charged stay charged
+            return Batch(rows=[], pace_wait=max(pace.wait_seconds(), 0.01))
+        claimed = _claim_rows(now=now, limit=room)
+        slots = pace.take(len(claimed))
+    rows = [
+        Claimed(
+            pk=pk,
+            contact_id=contact,
+            lane=lane,
+            payload=payload,
+            attempts=n,
+            send_at=at,
+            notice_kind=kind,
+            template_params=params,
+        )
+        for (pk, contact, lane, payload, n, kind, params), at in zip(claimed, slots, strict=True)
+    ]
+    return Batch(rows=rows, pace_wait=0.0)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _claim_rows(*, now: datetime, limit: int) -> list[tuple[Any, ...]]:
+    """One `WITH picked (due, eligible, by lane) UPDATE ... RETURNING` on both databases.
+
+    On PostgreSQL the candidates are locked with SKIP LOCKED, so dispatchers on several hosts
+    take disjoint rows without waiting on each other; SQLite has one writer at a time anyway.
+    The outer WHERE repeats the due condition: the claim stays a compare-and-set.
+    """
+    connection = transaction.get_connection()
+    ops = connection.ops
+    table = ops.quote_name(OutboundMessage._meta.db_table)
+    stamp = ops.adapt_datetimefield_value(now)
+    lease_until = ops.adapt_datetimefield_value(now + timedelta(seconds=lease_seconds()))
+    due = tuple(str(s) for s in DUE_STATUSES)
+    postgres = connection.vendor == "postgresql"
+    # PostgreSQL may rescan an IN-subquery, and with SKIP LOCKED each rescan finds other rows:
+    # a materialized CTE picks the candidates exactly once.
+    materialized = "MATERIALIZED " if postgres else ""
+    skip_locked = " FOR UPDATE OF o SKIP LOCKED" if postgres else ""
+    sql = (
+        f"WITH picked AS {materialized}(SELECT o.id FROM {table} AS o"
+        "  WHERE o.status IN (%s, %s) AND o.next_attempt_at <= %s"
+        "  AND (o.lane <> %s OR o.kind = %s OR NOT EXISTS ("
+        f"   SELECT 1 FROM {table} AS e WHERE e.contact_id = o.contact_id AND e.id < o.id"
+        "    AND e.lane = %s AND e.kind <> %s AND e.status IN (%s, %s)))"
+        f"  ORDER BY o.lane, o.next_attempt_at, o.id LIMIT %s{skip_locked})"
+        f" UPDATE {table} SET status = %s, next_attempt_at = %s, attempts = attempts + 1,"
+        " updated_at = %s"
+        " WHERE id IN (SELECT id FROM picked)"
+        " AND status IN (%s, %s) AND next_attempt_at <= %s"
+        " RETURNING id, contact_id, lane, payload, attempts, notice_kind, template_params"
+    )
+    conversation = int(OutboundLane.CONVERSATION)
+    receipt = str(OutboundKind.READ_RECEIPT)
+    params = [
+        *due,
+        stamp,
+        conversation,
+        receipt,
+        conversation,
+        receipt,
+        *due,
+        limit,
+        str(OutboundStatus.SENDING),
+        lease_until,
+        stamp,
+        *due,
+        stamp,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    decoded = [
+        (pk, contact, lane, _json(p), n, kind or "", _json(params) or {})
+        for pk, contact, lane, p, n, kind, params in rows
+    ]
+    # RETURNING has no order: the pace's slots go to the conversation lane first, oldest first.
+    decoded.sort(key=lambda row: (row[2], row[0]))
+    return decoded
+
+
+def record_successes(accepted: list[tuple[Claimed, SendResult]]) -> None:
+    """Book many accepted sends in one transaction (one turn of SQLite's write lock).
+
+    Each row is still fenced by its attempt number; statuses that raced ahead of the send are
+    looked up once for the whole group.
+    """
+    if not accepted:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        booked = []
+        for row, result in accepted:
+            outbound = OutboundMessage(pk=row.pk, attempts=row.attempts)
+            if (
+                _finish(
+                    outbound,
+                    status=OutboundStatus.SENT,
+                    wa_message_id=result.wa_message_id or None,
+                    sent_at=now,
+                    next_attempt_at=None,
+                )
+                and result.wa_message_id
+            ):
+                booked.append(result.wa_message_id)
+        raced = set(
+            PendingStatus.objects.filter(wa_message_id__in=booked).values_list(
+                "wa_message_id", flat=True
+            )
+        )
+        for wa_message_id in raced:
+            apply_pending_statuses(wa_message_id)
+
+
+def deliver_claimed(
+    row: Claimed,
+    *,
+    graph: GraphClient | None,
+    on_accepted: Callable[[Claimed, SendResult], None] | None = None,
+) -> str:
+    """Send one claimed row (at its slot) and book the outcome; returns the new status.
+
+    `on_accepted`: hand an accepted send to the caller to book with others
+    (`record_successes`) instead of booking it here; failures are always booked here.
+    """
+    outbound = OutboundMessage(
+        pk=row.pk,
+        contact_id=row.contact_id,
+        lane=row.lane,
+        attempts=row.attempts,
+        payload=row.payload,
+        notice_kind=row.notice_kind,
+        template_params=row.template_params,
+    )
+    outbound.created_at = None  # read only if the attempt fails (see _record_failure)
+    if graph is None:
+        logger.info(
+            "WhatsApp credentials not set: recorded, not sent (outbound %s to %s): %s",
+            row.pk,
+            row.payload.get("to", ""),
+            row.payload,
+        )
+        _finish(outbound, status=OutboundStatus.RECORDED, next_attempt_at=None)
+        return OutboundStatus.RECORDED
+    if not _wait_for_slot(outbound, row.send_at):
+        return OutboundStatus.QUEUED
+    try:
+        # A plain reply goes as written; a notice in the form the window allows (issue 18),
+        # which reads the buyer's last inbound time, so only notices pay that query.
+        result = message_forms.send(graph, outbound) if row.notice_kind else graph.send(row.payload)
+    except message_forms.NeedsTemplate as missing:
+        _record_needs_template(outbound, missing)
+        return OutboundStatus.NEEDS_TEMPLATE
+    except GraphError as error:
+        _record_failure(outbound, error)
+        return "failed-attempt"
+    if on_accepted is not None:
+        on_accepted(row, result)
+    else:
+        _record_success(outbound, result)
+    return OutboundStatus.SENT
+
+
+def _wait_for_slot(outbound: OutboundMessage, slot: datetime) -> bool:
+    """Sleep until the row's slot under the shared pace, then take a turn in this process's
+    one-second window: a thread a busy machine stalled past its slot does not then go out
+    bunched with the punctual ones."""
+    wait = (slot - timezone.now()).total_seconds()
+    if wait > 0:
+        time.sleep(wait)
+    pacing.local_turn()
+    return True
 
 
 # --- the sweeper ------------------------------------------------------------------------------
@@ -320,11 +622,10 @@ def send_due(*, limit: int = 500) -> int:
     """
     reconcile_pending_statuses()
     now = timezone.now()
-    due = list(
-        OutboundMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    rows = OutboundMessage.objects.filter(
+        status__in=DUE_STATUSES, next_attempt_at__lte=now
+    ).order_by("lane", "next_attempt_at", "pk")
+    due = _chains(list(rows.values_list("pk", "contact_id", "lane", "kind")[:limit]))
     if not due:
         return 0
     concurrency = max(1, settings.WHATSAPP_SEND_CONCURRENCY)
@@ -347,10 +648,30 @@ def send_due(*, limit: int = 500) -> int:
     return sweep.attempted
 
 
+def _chains(rows: list[tuple[int, int, int, str]]) -> list[list[int]]:
+    """Due rows as chains one thread sends in turn: a buyer's conversation replies form one
+    chain in the order written (the claim refuses a reply whose predecessor is unfinished, so
+    two threads must not split them); every other row is a chain of its own."""
+    chains: list[list[int]] = []
+    by_buyer: dict[int, list[int]] = {}
+    for pk, contact_id, lane, kind in rows:
+        if lane == OutboundLane.CONVERSATION and kind != OutboundKind.READ_RECEIPT:
+            chain = by_buyer.get(contact_id)
+            if chain is None:
+                chain = by_buyer[contact_id] = []
+                chains.append(chain)
+            chain.append(pk)
+        else:
+            chains.append([pk])
+    for chain in by_buyer.values():
+        chain.sort()
+    return chains
+
+
 class _Sweep:
     """The rows of one sweeper pass, shared by its sender threads."""
 
-    def __init__(self, due: list[int], graph: GraphClient | None) -> None:
+    def __init__(self, due: list[list[int]], graph: GraphClient | None) -> None:
         self.graph = graph  # httpx.Client is thread-safe: one connection pool for the pass
         self.attempted = 0
         self._due = iter(due)
@@ -358,27 +679,36 @@ class _Sweep:
         self._stopped = False
         self._lock = threading.Lock()
 
-    def _next(self) -> int | None:
+    def _next(self) -> list[int] | None:
         with self._lock:
             return None if self._stopped else next(self._due, None)
 
     def work(self, *, close_connection: bool) -> None:
         try:
-            while (outbound_id := self._next()) is not None:
-                try:
-                    row, claimed = _deliver(outbound_id, self.graph)
-                except OutboundMessage.DoesNotExist:
-                    continue  # deleted meanwhile (its contact was removed)
-                except Exception:
-                    # A bug or a database hiccup: the row keeps its lease and is retried after
-                    # it; the other rows of this pass still go out.
-                    logger.exception("send_due: delivering outbound %s crashed", outbound_id)
-                    continue
-                if claimed:
-                    self._tally(row)
+            while (chain := self._next()) is not None:
+                for outbound_id in chain:
+                    if not self._attempt(outbound_id):
+                        break  # the buyer's later replies wait behind this one
         finally:
             if close_connection:
                 db_connection.close()
+
+    def _attempt(self, outbound_id: int) -> bool:
+        """Whether the row went out (or is done for good) so its successor may follow."""
+        if self._stopped:
+            return False
+        try:
+            row, claimed = _deliver(outbound_id, self.graph)
+        except OutboundMessage.DoesNotExist:
+            return True  # deleted meanwhile (its contact was removed)
+        except Exception:
+            # A bug or a database hiccup: the row keeps its lease and is retried after it;
+            # the other rows of this pass still go out.
+            logger.exception("send_due: delivering outbound %s crashed", outbound_id)
+            return False
+        if claimed:
+            self._tally(row)
+        return claimed and row.status not in DUE_STATUSES
 
     def _tally(self, row: OutboundMessage) -> None:
         with self._lock:

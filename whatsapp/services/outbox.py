@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStatus
+from whatsapp.models import Contact, OutboundKind, OutboundLane, OutboundMessage, OutboundStatus
 from whatsapp.notices import Notice
 from whatsapp.outgoing import OutgoingMessage, read_receipt_payload
 from whatsapp.services.delivery import enqueue_delivery, enqueue_drain_on_commit
@@ -62,8 +62,9 @@ def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage | Notice]]) -> in
     Set-based: each distinct message is one `INSERT ... SELECT` over its recipients' ids (the
     database copies the rendered payload and sets "to" from each contact's wa_id), so a notice
     to every buyer of a raffle is one statement, not a round trip nor an ORM object per buyer.
-    A contact id listed twice gets the message twice; an id with no contact gets nothing. One
-    drain task is enqueued on commit.
+    A contact id listed twice gets the message twice; an id with no contact gets nothing. The
+    rows wait in the broadcast lane, behind buyers' conversations; the delivery dispatcher is
+    woken on commit.
     """
     recipients: dict[OutgoingMessage | Notice, tuple[dict[str, Any], list[int]]] = {}
     for contact_id, message in messages:
@@ -114,14 +115,16 @@ def _insert_for_contacts(
     stamp = connection.ops.adapt_datetimefield_value(now)
     # A JOIN (not IN) keeps multiplicity: a contact listed twice gets the message twice.
     sql = (
-        f"INSERT INTO {table} (contact_id, kind, payload, status, attempts, last_error_code,"
-        " last_error, next_attempt_at, created_at, updated_at, notice_kind, template_params)"
-        f" SELECT c.id, %s, {payload_sql}, %s, 0, '', '', %s, %s, %s, %s, {params_sql}"
+        f"INSERT INTO {table} (contact_id, kind, lane, payload, status, attempts,"
+        " last_error_code, last_error, next_attempt_at, created_at, updated_at, notice_kind,"
+        " template_params)"
+        f" SELECT c.id, %s, %s, {payload_sql}, %s, 0, '', '', %s, %s, %s, %s, {params_sql}"
         f" FROM {recipients_sql} JOIN {contacts} AS c ON c.id = {recipient_id}"
     )
     # The params follow the SQL: the select list first, then the recipients' source.
     params = [
         kind,
+        int(OutboundLane.BROADCAST),  # behind every buyer's conversation
         json.dumps(template),
         OutboundStatus.QUEUED.value,
         stamp,

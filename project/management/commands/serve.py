@@ -1,9 +1,9 @@
 """`manage.py serve`: the whole system in one command, on the embedded default.
 
 Waits for the database if it is not up yet, applies migrations, makes sure an admin can log in,
-collects static files, then supervises the web server, the task worker and the periodic
-housekeeping until Ctrl-C / SIGTERM. A part that crash-loops is restarted with backoff; only a
-part exiting with 78 (EX_CONFIG, bad configuration) stops serve.
+collects static files, then supervises the web server, the delivery dispatcher, the task worker
+and the periodic housekeeping until Ctrl-C / SIGTERM. A part that crash-loops is restarted with
+backoff; only a part exiting with 78 (EX_CONFIG, bad configuration) stops serve.
 """
 
 from __future__ import annotations
@@ -32,20 +32,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        # gthread workers: one process per core runs Python in parallel, and its threads overlap
+        # the waits (database, SQLite's write lock, the client) a sync worker spends idle. More
+        # processes than cores only queue for the CPU and, on SQLite, for the single writer.
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(os.environ.get("WEB_CONCURRENCY", "3")),
-            help="gunicorn worker processes (default: $WEB_CONCURRENCY or 3)",
+            default=int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1)),
+            help="gunicorn worker processes (default: $WEB_CONCURRENCY or one per core)",
+        )
+        # Four threads per process: enough to overlap a webhook's waits; past that they only
+        # contend for the GIL (measured in tests/bench/bench_reply.py).
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=int(os.environ.get("WEB_THREADS", "4")),
+            help="threads per gunicorn worker (default: $WEB_THREADS or 4)",
         )
 
-    def handle(self, *args: Any, host: str, port: int, workers: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, workers: int, threads: int, **options: Any
+    ) -> None:
         self._wait_for_database()
         call_command("migrate", interactive=False, verbosity=0)
         self._ensure_superuser()
         call_command("collectstatic", interactive=False, verbosity=0)
         self._announce_mode(host, port)
-        code = Supervisor(system_processes(host=host, port=port, web_workers=workers)).run()
+        code = Supervisor(
+            system_processes(host=host, port=port, web_workers=workers, web_threads=threads)
+        ).run()
         if code == EX_CONFIG:
             self.stderr.write(
                 "serve stopped: a part exited with 78 (EX_CONFIG), a configuration error that "
