@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from conversation.actions import Action, tap_id
 from conversation.models import ConversationState as State
 from raffles import errors
+from raffles.formatting import local_deadline, money, raffle_zone
 from raffles.models import OrderStatus
 from whatsapp.outgoing import (
     Button,
@@ -45,21 +44,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def money(amount: Decimal | int | str, currency: str) -> str:
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    return f"{value:,.2f} {currency}"
-
-
-def when(moment: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
-    """A deadline in the operator's time zone: "14:35" today, "Mon 23 Nov 14:35" otherwise."""
+def when(moment: dt.datetime | None, *, raffle: Any = None, now: dt.datetime | None = None) -> str:
+    """A deadline in the raffle's time zone, said the local way ("14:29", or with the day)."""
     if moment is None:
         return _("no deadline")
-    local = timezone.localtime(moment)
-    today = timezone.localtime(now or timezone.now()).date()
-    zone = local.tzname() or ""
-    pattern = "%H:%M" if local.date() == today else "%a %d %b %H:%M"
-    text = local.strftime(pattern)
-    return f"{text} {zone}".strip()
+    return local_deadline(moment, zone=raffle_zone(raffle), now=now)
 
 
 def numbers_of(order: Any) -> list[int]:
@@ -133,7 +122,7 @@ def raffle_summary(raffle: Any, left: int) -> str:
         ngettext("%(left)d number left", "%(left)d numbers left", left) % {"left": left},
     ]
     if getattr(raffle, "draw_at", None):
-        lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at)})
+        lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at, raffle=raffle)})
     if getattr(raffle, "description", ""):
         lines.append(clip(raffle.description, 300))
     return "\n".join(lines)
@@ -304,7 +293,11 @@ def numbers_missing() -> str:
 
 
 def numbers_out_of_range(*, raffle: Any, numbers: Sequence[int]) -> str:
-    return _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.") % {
+    return ngettext(
+        "Number %(numbers)s is not in this raffle: numbers go from %(low)s to %(high)s.",
+        "Numbers %(numbers)s are not in this raffle: numbers go from %(low)s to %(high)s.",
+        len(numbers),
+    ) % {
         "numbers": number_list(raffle, numbers, limit=10),
         "low": raffle.format_number(raffle.min_number),
         "high": raffle.format_number(raffle.max_number),
@@ -368,7 +361,7 @@ def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None
         % {"raffle": raffle.title, "numbers": number_list(raffle, numbers)},
         _("Total: %(total)s") % {"total": money(order.total_amount, raffle.currency)},
         _("Please confirm before %(deadline)s or the numbers are released.")
-        % {"deadline": when(order.expires_at, now=now)},
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)},
     )
     return _buttons(
         body,
@@ -383,15 +376,23 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
     raffle = order.raffle
     return say(
         prefix,
-        _("Order #%(id)s confirmed: %(numbers)s, total %(total)s.")
+        # Confirming holds the numbers; nothing is paid yet, so the words must not say "done".
+        ngettext(
+            "Order #%(id)s: number %(numbers)s is held for you. Total to pay: %(total)s.",
+            "Order #%(id)s: numbers %(numbers)s are held for you. Total to pay: %(total)s.",
+            len(numbers_of(order)),
+        )
         % {
             "id": order.pk,
             "numbers": number_list(raffle, numbers_of(order)),
             "total": money(order.total_amount, raffle.currency),
         },
         (raffle.payment_instructions or "").strip(),
-        _("Send a photo or PDF of your transfer here before %(deadline)s and we will check it.")
-        % {"deadline": when(order.expires_at, now=now)},
+        _(
+            "We await your payment until %(deadline)s: send a photo or PDF of your transfer "
+            "here and we will check it."
+        )
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)},
     )
 
 
@@ -405,7 +406,7 @@ def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage
         % {
             "id": order.pk,
             "total": money(order.total_amount, raffle.currency),
-            "deadline": when(order.expires_at, now=now),
+            "deadline": when(order.expires_at, raffle=order.raffle, now=now),
         },
         _("Send CANCEL to cancel the order, HELP for help."),
     )
@@ -421,7 +422,7 @@ def deadline_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMess
         % {
             "numbers": number_list(raffle, numbers_of(order)),
             "raffle": raffle.title,
-            "deadline": when(order.expires_at, now=now),
+            "deadline": when(order.expires_at, raffle=order.raffle, now=now),
             "total": money(order.total_amount, raffle.currency),
         }
     )
@@ -678,7 +679,8 @@ def not_understood(*, state: str) -> TextMessage:
 
 
 def unsupported(*, state: str) -> TextMessage:
-    return say(_("Sorry, I can only read text messages and button taps here."), hint_for(state))
+    # No "only text" here: in some states the hint rightly asks for a photo or PDF.
+    return say(_("Sorry, I can't read that kind of message."), hint_for(state))
 
 
 def media_not_expected(*, state: str) -> TextMessage:
@@ -728,7 +730,7 @@ def notify_proof_rejected(
         parts.append(_("Reason: %(reason)s") % {"reason": reason})
     parts.append(
         _("Please send a new photo or PDF of your transfer before %(deadline)s.")
-        % {"deadline": when(order.expires_at, now=now)}
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)}
     )
     return say(*parts)
 
@@ -767,7 +769,7 @@ def notify_proof_file_refused(
     else:
         parts.append(
             _("Please send a photo or PDF of your transfer before %(deadline)s.")
-            % {"deadline": when(order.expires_at, now=now)}
+            % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)}
         )
     return say(*parts)
 

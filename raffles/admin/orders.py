@@ -25,6 +25,7 @@ from project.files import private_file_response
 from raffles import services
 from raffles.admin.outcomes import Outcomes
 from raffles.errors import RaffleError
+from raffles.formatting import money
 from raffles.models import (
     LIVE_STATUSES,
     Order,
@@ -234,7 +235,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description="Total", ordering="total_amount")
     def total(self, order: Order) -> str:
-        return f"{order.total_amount} {order.raffle.currency}"
+        return money(order.total_amount, order.raffle.currency)
 
     @admin.display(description="Deadline", ordering="expires_at")
     def deadline(self, order: Order) -> str:

@@ -24,6 +24,7 @@ from django.utils.timezone import localtime
 from project.files import spreadsheet_cell
 from raffles import selectors, services
 from raffles.errors import RaffleError
+from raffles.formatting import list_separator, local_stamp, money
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
 # Fields the operator sets when creating a raffle; `create_raffle` takes exactly these.
@@ -140,7 +141,7 @@ class RaffleAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "description", "is_active", "draw_at"]}),
+        (None, {"fields": ["title", "description", "is_active", "draw_at", "time_zone"]}),
         ("Price and numbers", {"fields": ["ticket_price", "currency", "min_number", "max_number"]}),
         (
             "Orders",
@@ -163,7 +164,7 @@ class RaffleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Price", ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:
-        return f"{raffle.ticket_price} {raffle.currency}"
+        return money(raffle.ticket_price, raffle.currency)
 
     @admin.display(description="Numbers")
     def number_range(self, raffle: Raffle) -> str:
@@ -350,7 +351,7 @@ class _Echo:
 
 def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
     """Every SOLD number with its buyer and order, streamed (a raffle may sell a million)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), delimiter=list_separator())
     rows = (
         OrderTicket.objects.filter(
             order__raffle__in=raffles,
@@ -363,6 +364,8 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
     )
 
     def lines():
+        # A byte order mark: without it Excel reads UTF-8 as ANSI and "María" as "MarÃ­a".
+        yield "\ufeff"
         yield writer.writerow(
             ["raffle", "number", "order", "buyer_wa_id", "buyer_name", "paid_at", "amount"]
         )
@@ -377,8 +380,8 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
                     order.pk,
                     order.contact.wa_id,
                     order.contact.profile_name,
-                    order.confirmed_at.isoformat() if order.confirmed_at else "",
-                    order.unit_price,
+                    local_stamp(order.confirmed_at, raffle=order.raffle),
+                    money(order.unit_price, order.raffle.currency),
                 )
             )
 

@@ -15,7 +15,15 @@ from django.db import connection, transaction
 
 from raffles.bounds import check_order_total
 from raffles.errors import RaffleInUse, RaffleNotReady
-from raffles.models import ChangeSource, Order, Raffle, RaffleChange, TicketNumber, TicketStatus
+from raffles.models import (
+    ChangeSource,
+    Order,
+    Raffle,
+    RaffleChange,
+    TicketNumber,
+    TicketStatus,
+    default_time_zone,
+)
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
 from raffles.services.raffle_history import field_values, record_raffle_change, what_changed
 
@@ -34,6 +42,7 @@ def create_raffle(
     description: str = "",
     payment_instructions: str = "",
     draw_at: datetime | None = None,
+    time_zone: str = "",
     by: Any = None,
     source: ChangeSource | str = ChangeSource.OPERATOR,
 ) -> Raffle:
@@ -54,6 +63,7 @@ def create_raffle(
         reservation_ttl_minutes=reservation_ttl_minutes,
         payment_instructions=payment_instructions,
         draw_at=draw_at,
+        time_zone=time_zone or default_time_zone(),
     )
     _check_largest_order(raffle)
     raffle.full_clean()
@@ -167,6 +177,7 @@ EDITABLE_FIELDS = (
     "reservation_ttl_minutes",
     "payment_instructions",
     "draw_at",
+    "time_zone",
 )
 RANGE_FIELDS = ("min_number", "max_number", "is_active", "activate_when_ready")
 ACTIVATION_FIELDS = ("is_active", "activate_when_ready")

@@ -54,7 +54,7 @@ def test_operator_shortcuts_and_other_kinds(monkeypatch, bot_settings, db):
     )
 
     assert "expired" in output
-    assert "only read text" in output
+    assert "can't read that kind" in output
     assert "no live order to cancel" in output
     assert "unknown shortcut" in output
 
