@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from conversation import handoff
 from conversation.models import Conversation
 from conversation.services import reset_conversation
 from whatsapp.admin import ContactAdmin
@@ -30,6 +36,48 @@ class ConversationAdmin(admin.ModelAdmin):
     ]
     actions = ["reset_to_menu"]
 
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "contact/<int:contact_id>/reply/",
+                view(self.reply_view),
+                name="conversation_handoff_reply",
+            ),
+            path(
+                "contact/<int:contact_id>/hand-back/",
+                view(self.hand_back_view),
+                name="conversation_handoff_back",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _contact_for(self, request: HttpRequest, contact_id: int) -> Contact:
+        if request.method != "POST":
+            raise PermissionDenied
+        if not request.user.has_perm("conversation.change_conversation"):
+            raise PermissionDenied
+        return get_object_or_404(Contact, pk=contact_id)
+
+    def reply_view(self, request: HttpRequest, contact_id: int) -> HttpResponseRedirect:
+        """An operator's own words to the buyer, through the outbox."""
+        contact = self._contact_for(request, contact_id)
+        try:
+            handoff.reply_as_operator(
+                contact=contact, text=request.POST.get("operator_reply", ""), by=request.user
+            )
+        except handoff.HandoffRefused as refusal:
+            self.message_user(request, str(refusal), messages.ERROR)
+        else:
+            self.message_user(request, _("Message queued for %(contact)s.") % {"contact": contact})
+        return HttpResponseRedirect(reverse("admin:whatsapp_contact_change", args=[contact.pk]))
+
+    def hand_back_view(self, request: HttpRequest, contact_id: int) -> HttpResponseRedirect:
+        contact = self._contact_for(request, contact_id)
+        handoff.hand_back(contact=contact)
+        self.message_user(request, _("The bot answers %(contact)s again.") % {"contact": contact})
+        return HttpResponseRedirect(reverse("admin:whatsapp_contact_change", args=[contact.pk]))
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a conversation starts with the buyer's first message
 
@@ -49,7 +97,15 @@ class ConversationInline(admin.StackedInline):
     can_delete = False
     extra = 0
     max_num = 1
-    readonly_fields = ["state", "context", "reminder_sent_for", "updated_at"]
+    readonly_fields = [
+        "state",
+        "handoff_since",
+        "handoff_until",
+        "handoff_reason",
+        "context",
+        "reminder_sent_for",
+        "updated_at",
+    ]
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -75,7 +131,30 @@ def reset_contacts_conversation(
     )
 
 
+def contact_page_with_handoff(
+    self: admin.ModelAdmin,
+    request: HttpRequest,
+    object_id: str,
+    form_url: str = "",
+    extra_context: dict[str, Any] | None = None,
+) -> Any:
+    """The contact's page, with what the handoff panel needs."""
+    conversation = Conversation.objects.filter(contact_id=object_id).first()
+    now = timezone.now()
+    quiet = conversation is not None and handoff.bot_is_quiet(conversation, now=now)
+    context = {
+        **(extra_context or {}),
+        "can_answer": request.user.has_perm("conversation.change_conversation"),
+        "handoff_active": quiet,
+        "handoff_until": conversation.handoff_until if quiet else None,
+        "handoff_reason": conversation.handoff_reason if quiet else "",
+    }
+    return admin.ModelAdmin.change_view(self, request, object_id, form_url, context)
+
+
 # The transport's Contact admin leaves these hooks for the bot (it knows nothing of it).
 ContactAdmin.inlines = [*ContactAdmin.inlines, ConversationInline]
 ContactAdmin.actions = [*ContactAdmin.actions, reset_contacts_conversation]
+ContactAdmin.change_form_template = "admin/whatsapp/contact/change_form.html"
+ContactAdmin.change_view = contact_page_with_handoff  # type: ignore[method-assign]
 ContactAdmin.has_reset_conversation_permission = may_reset_conversations  # type: ignore[attr-defined]

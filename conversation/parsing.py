@@ -15,6 +15,7 @@ __all__ = [
     "Command",
     "Mode",
     "NumbersParse",
+    "asks_for_person",
     "is_greeting",
     "names_numbers",
     "normalize",
@@ -97,6 +98,22 @@ _GREETINGS = frozenset(
         "menu",
     ]
 )
+
+
+# Asking for a person, in the words buyers use. Matched as whole words anywhere in the message.
+_PERSON = re.compile(
+    r"\b(?:asesor|asesora|asesoria|humano|humana|operador|operadora|agente|persona"
+    r"|alguien|encargado|encargada|atencion al cliente|soporte"
+    r"|human|operator|agent|person|someone|representative|support)\b"
+)
+# A message this long is a question or a story the bot cannot read; a person should.
+LONG_MESSAGE_WORDS = 25
+
+
+def asks_for_person(text: str) -> bool:
+    """ "quiero hablar con alguien", "asesor", "humano", "operator", or a long question."""
+    words = normalize(text)
+    return bool(_PERSON.search(words)) or len(words.split()) >= LONG_MESSAGE_WORDS
 
 
 def parse_command(text: str) -> Command | None:

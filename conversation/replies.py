@@ -670,6 +670,17 @@ def hint_for(state: str) -> str:
     return hints.get(state, hints[State.MENU])
 
 
+def handoff_started() -> TextMessage:
+    return say(
+        _("Got it: a person from our team will answer you here as soon as possible."),
+        _("Your reserved numbers stay as they are. You can still send your payment proof."),
+    )
+
+
+def handoff_ended() -> TextMessage:
+    return say(_("The bot is back to help you. Send MENU to see the raffles."))
+
+
 def didnt_understand() -> str:
     return _("Sorry, I didn't understand that.")
 

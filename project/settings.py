@@ -302,6 +302,9 @@ WHATSAPP_INBOUND_HANDLER: str | None = (
 )
 # Minutes before a payment deadline at which a buyer without a proof gets one reminder.
 CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
+# Minutes the bot stays quiet for a buyer who asked for a person, unless an operator hands the
+# conversation back sooner. Each operator reply starts the quiet time again.
+HANDOFF_QUIET_MINUTES = env.int("HANDOFF_QUIET_MINUTES", default=240)
 PERIODIC_COMMANDS += [("remind_pending_orders", 60)]
 
 # --- Events to n8n (signed webhooks, events/) -------------------------------------------------
