@@ -21,6 +21,11 @@ class BackofficeAdminSite(admin.AdminSite):
         context = {**(extra_context or {})}
         if request.user.has_perm("raffles.view_order"):
             context["dashboard"] = build_dashboard()
+        from raffles.models import Raffle
+
+        # A first visit to an empty back office says how to start instead of showing zeros.
+        context["no_raffles_yet"] = not Raffle.objects.exists()
+        context["can_add_raffle"] = request.user.has_perm("raffles.add_raffle")
         context["can_view_messages"] = request.user.has_perm("whatsapp.view_outboundmessage")
         response: TemplateResponse = super().index(request, extra_context=context)
         return response
