@@ -335,9 +335,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"task_outcomes_only": {"()": "project.logfilters.TaskOutcomesOnly"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Not propagated: with DEBUG on, Django's own "django" console handler printed every
+        # task line a second time.
+        "django.tasks": {
+            "handlers": ["console"],
+            "filters": ["task_outcomes_only"],
+            "propagate": False,
+        },
+    },
 }
 
 # --- Admin (Jazzmin) ---------------------------------------------------------------------------

@@ -27,7 +27,10 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(list(self.argv))
+        # A process group of its own: Ctrl-C reaches the supervisor alone, which stops each child
+        # once, gracefully. Otherwise the terminal's SIGINT and our SIGTERM both hit the children
+        # (gunicorn then kills its workers: "Perhaps out of memory?").
+        self.process = subprocess.Popen(list(self.argv), process_group=0)
         logger.info("started %s (pid %s)", self.name, self.process.pid)
 
     def exited(self) -> int | None:
@@ -64,7 +67,8 @@ class Supervisor:
                 signal.signal(sig, handler)
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
-        logger.info("received signal %s, stopping", signum)
+        if not self._stopping:  # `uv run` forwards the same Ctrl-C a second time
+            logger.info("received signal %s, stopping", signum)
         self._stopping = True
 
     def _watch_once(self) -> bool:
