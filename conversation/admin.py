@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from conversation import handoff
 from conversation.models import Conversation
@@ -81,12 +81,14 @@ class ConversationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a conversation starts with the buyer's first message
 
-    @admin.action(description="Reset to MENU (orders are not touched)", permissions=["change"])
+    @admin.action(description=_("Reset to MENU (orders are not touched)"), permissions=["change"])
     def reset_to_menu(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
         for conversation in queryset.select_related("contact"):
             reset_conversation(contact=conversation.contact)
         self.message_user(
-            request, f"{queryset.count()} conversation(s) reset to MENU.", messages.SUCCESS
+            request,
+            _("%(count)s conversation(s) reset to MENU.") % {"count": queryset.count()},
+            messages.SUCCESS,
         )
 
 
@@ -118,7 +120,7 @@ def may_reset_conversations(modeladmin: admin.ModelAdmin, request: HttpRequest) 
 
 
 @admin.action(
-    description="Reset the bot conversation to MENU (orders are not touched)",
+    description=_("Reset the bot conversation to MENU (orders are not touched)"),
     permissions=["reset_conversation"],
 )
 def reset_contacts_conversation(
@@ -127,7 +129,9 @@ def reset_contacts_conversation(
     for contact in queryset:
         reset_conversation(contact=contact)
     modeladmin.message_user(
-        request, f"{queryset.count()} conversation(s) reset to MENU.", messages.SUCCESS
+        request,
+        _("%(count)s conversation(s) reset to MENU.") % {"count": queryset.count()},
+        messages.SUCCESS,
     )
 
 

@@ -8,12 +8,13 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 
 
 class BackofficeAdminSite(admin.AdminSite):
     site_header = "Raffle Backoffice"
     site_title = "Raffle Backoffice"
-    index_title = "What needs you now"
+    index_title = _("What needs you now")
 
     def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
         from project.dashboard import build_dashboard

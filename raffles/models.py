@@ -86,6 +86,8 @@ def default_time_zone() -> str:
 
 
 def validate_time_zone(value: str) -> None:
+    if not value:
+        return
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -115,6 +117,7 @@ class Raffle(models.Model):
         _("time zone"),
         max_length=64,
         default=default_time_zone,
+        blank=True,  # empty: the site's TIME_ZONE
         validators=[validate_time_zone],
         help_text=_(
             "Where the buyers live, e.g. America/Mexico_City: deadlines are told in its time."

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from project.files import private_file_response
 from whatsapp import outbound_admin  # noqa: F401  (registers the outbox admin)
@@ -62,18 +63,18 @@ class ContactAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # orders point at them
 
-    @admin.display(description="24-hour window")
+    @admin.display(description=_("24-hour window"))
     def window(self, contact: Contact) -> str:
         if contact.window_open:
-            return format_html('<span class="badge text-bg-success">{}</span>', "open")
-        return format_html('<span class="badge text-bg-secondary">{}</span>', "closed")
+            return format_html('<span class="badge text-bg-success">{}</span>', _("open"))
+        return format_html('<span class="badge text-bg-secondary">{}</span>', _("closed"))
 
-    @admin.display(description="Conversation")
+    @admin.display(description=_("Conversation"))
     def timeline(self, contact: Contact) -> str:
         """Inbound and outbound interleaved in time order, with delivery statuses."""
         entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH)
         if not entries:
-            return "No messages yet."
+            return _("No messages yet.")
         rows = format_html_join(
             "",
             '<tr class="{}"><td class="text-nowrap">{}</td><td>{}</td>'
@@ -82,7 +83,7 @@ class ContactAdmin(admin.ModelAdmin):
                 (
                     "table-light" if entry.direction == "in" else "table-success",
                     timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-                    "buyer →" if entry.direction == "in" else "← bot",
+                    _("buyer →") if entry.direction == "in" else _("← bot"),
                     entry.text,
                     entry.status_label,
                 )
@@ -106,15 +107,15 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     exclude = ["raw"]
     readonly_fields = ["media_link", "raw_json"]
 
-    @admin.display(description="Message")
+    @admin.display(description=_("Message"))
     def summary(self, message: InboundMessage) -> str:
         return inbound_text(message)[:80]
 
-    @admin.display(description="Raw JSON")
+    @admin.display(description=_("Raw JSON"))
     def raw_json(self, message: InboundMessage) -> str:
         return pretty_json(message.raw)
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def media_link(self, message: InboundMessage) -> str:
         if not message.media_file:
             return "—"
@@ -174,7 +175,7 @@ class WebhookCaptureAdmin(ReadOnlyAdmin):
             return queryset.defer("body")
         return queryset
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def body_json(self, capture: WebhookCapture) -> str:
         raw = bytes(capture.body)
         try:
@@ -182,6 +183,6 @@ class WebhookCaptureAdmin(ReadOnlyAdmin):
         except ValueError:
             return format_html("<pre>{}</pre>", raw[:20_000].decode("utf-8", "replace"))
 
-    @admin.display(description="Headers")
+    @admin.display(description=_("Headers"))
     def headers_json(self, capture: WebhookCapture) -> str:
         return pretty_json(capture.headers)

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from project.files import spreadsheet_cell
 from raffles import selectors, services
@@ -40,6 +41,7 @@ CREATE_FIELDS = [
     "reservation_ttl_minutes",
     "payment_instructions",
     "draw_at",
+    "time_zone",
 ]
 
 
@@ -47,6 +49,14 @@ class RaffleForm(forms.ModelForm):
     class Meta:
         model = Raffle
         fields = CREATE_FIELDS
+        # The field's name is the code's; operators read what it does.
+        labels = {"reservation_ttl_minutes": _("Minutes a buyer has to pay")}
+        help_texts = {
+            "reservation_ttl_minutes": _(
+                "How long reserved numbers are held for a buyer before they are released; "
+                "empty uses the site default."
+            )
+        }
 
 
 class RaffleChangeList(ChangeList):
@@ -111,7 +121,7 @@ class RaffleEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Before → after")
+    @admin.display(description=_("Before → after"))
     def what_changed(self, event: RaffleEvent) -> str:
         return _changes_table(event)
 
@@ -134,6 +144,7 @@ class RaffleAdmin(admin.ModelAdmin):
     search_fields = ["title"]
     actions = ["activate", "deactivate", "generate_missing_tickets", "export_sold_csv"]
     readonly_fields = [
+        "orders_of_raffle",
         "availability_summary",
         "tickets_ready",
         "history",
@@ -142,47 +153,53 @@ class RaffleAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["title", "description", "is_active", "draw_at", "time_zone"]}),
-        ("Price and numbers", {"fields": ["ticket_price", "currency", "min_number", "max_number"]}),
         (
-            "Orders",
+            _("Price and numbers"),
+            {"fields": ["ticket_price", "currency", "min_number", "max_number"]},
+        ),
+        (
+            # Rules for buyers' orders, and a way to the orders themselves (the tab's name
+            # promised orders and showed only settings).
+            _("Orders"),
             {
                 "fields": [
+                    "orders_of_raffle",
                     "max_tickets_per_order",
                     "reservation_ttl_minutes",
                     "payment_instructions",
                 ]
             },
         ),
-        ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
-        ("History", {"fields": ["history"]}),
-        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+        (_("Availability"), {"fields": ["availability_summary", "tickets_ready"]}),
+        (_("History"), {"fields": ["history"]}),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     # --- list: counts per status for the page's raffles in one grouped query ------------------
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RaffleChangeList
 
-    @admin.display(description="Price", ordering="ticket_price")
+    @admin.display(description=_("Price"), ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:
         return money(raffle.ticket_price, raffle.currency)
 
-    @admin.display(description="Numbers")
+    @admin.display(description=_("Numbers"))
     def number_range(self, raffle: Raffle) -> str:
         return _span(raffle, raffle.min_number, raffle.max_number)
 
-    @admin.display(description="Sold")
+    @admin.display(description=_("Sold"))
     def sold(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.SOLD)
 
-    @admin.display(description="Reserved")
+    @admin.display(description=_("Reserved"))
     def reserved(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.RESERVED)
 
-    @admin.display(description="Available")
+    @admin.display(description=_("Available"))
     def available(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.AVAILABLE)
 
-    @admin.display(description="Sold %")
+    @admin.display(description=_("Sold %"))
     def progress(self, raffle: Raffle) -> str:
         sold = _count(raffle, TicketStatus.SOLD)
         reserved = _count(raffle, TicketStatus.RESERVED)
@@ -200,7 +217,7 @@ class RaffleAdmin(admin.ModelAdmin):
             f"{sold_pct:.1f}",
         )
 
-    @admin.display(description="Availability")
+    @admin.display(description=_("Availability"))
     def availability_summary(self, raffle: Raffle) -> str:
         if raffle.pk is None:
             return "—"
@@ -219,7 +236,27 @@ class RaffleAdmin(admin.ModelAdmin):
             reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]),
         )
 
-    @admin.display(description="Changes")
+    @admin.display(description=_("Orders of this raffle"))
+    def orders_of_raffle(self, raffle: Raffle) -> str:
+        if raffle.pk is None:
+            return "—"
+        counts = dict(
+            raffle.orders.values("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        url = reverse("admin:raffles_order_changelist") + f"?raffle__id__exact={raffle.pk}"
+        parts = format_html_join(
+            " ",
+            '<a class="badge text-bg-light" href="{}&status__exact={}">{}: {}</a>',
+            ((url, status, label, counts.get(status, 0)) for status, label in OrderStatus.choices),
+        )
+        return format_html(
+            '<a href="{}">{}</a> {}',
+            url,
+            _("%(count)s orders") % {"count": sum(counts.values())},
+            parts,
+        )
+
+    @admin.display(description=_("Changes"))
     def history(self, raffle: Raffle) -> str:
         """Every change of this raffle, oldest first (a read-only table, not a formset)."""
         if raffle.pk is None:
@@ -267,37 +304,39 @@ class RaffleAdmin(admin.ModelAdmin):
                 raffle=Raffle.objects.get(pk=obj.pk), changes=changes, by=request.user
             )
         except RaffleError as error:
-            self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
+            self.message_user(
+                request, _("Not saved: %(error)s") % {"error": error.message}, messages.ERROR
+            )
 
     # --- actions -------------------------------------------------------------------------------
-    @admin.action(description="Activate (open sales)", permissions=["change"])
+    @admin.action(description=_("Activate (open sales)"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.activate_raffle(raffle=raffle, by=request.user),
-            "activated",
+            _("%(count)s raffle(s) activated."),
         )
 
-    @admin.action(description="Deactivate (close sales)", permissions=["change"])
+    @admin.action(description=_("Deactivate (close sales)"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.deactivate_raffle(raffle=raffle, by=request.user),
-            "deactivated",
+            _("%(count)s raffle(s) deactivated."),
         )
 
-    @admin.action(description="Generate missing ticket numbers", permissions=["change"])
+    @admin.action(description=_("Generate missing ticket numbers"), permissions=["change"])
     def generate_missing_tickets(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.generate_tickets(raffle=raffle),
-            "checked for missing numbers",
+            _("%(count)s raffle(s) checked for missing numbers."),
         )
 
-    @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
+    @admin.action(description=_("Export sold numbers with buyers (CSV)"), permissions=["view"])
     def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
         return sold_numbers_csv(list(queryset))
 
@@ -306,7 +345,7 @@ class RaffleAdmin(admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[Raffle],
         service: Callable[[Raffle], object],
-        verb: str,
+        done_message: str,
     ) -> None:
         done, refused = 0, []
         for raffle in queryset:
@@ -316,9 +355,9 @@ class RaffleAdmin(admin.ModelAdmin):
                 refused.append(f"{raffle.title}: {error.message}")
             else:
                 done += 1
-        self.message_user(request, f"{done} raffle(s) {verb}.", messages.SUCCESS)
+        self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
         for line in refused:
-            self.message_user(request, f"Skipped {line}", messages.WARNING)
+            self.message_user(request, _("Skipped %(line)s") % {"line": line}, messages.WARNING)
 
     def get_urls(self) -> list[Any]:
         return [
