@@ -153,12 +153,13 @@ def contact_page_with_handoff(
         "handoff_until": conversation.handoff_until if quiet else None,
         "handoff_reason": conversation.handoff_reason if quiet else "",
     }
-    return admin.ModelAdmin.change_view(self, request, object_id, form_url, context)
+    return _contact_change_view(self, request, object_id, form_url, context)
 
 
 # The transport's Contact admin leaves these hooks for the bot (it knows nothing of it).
 ContactAdmin.inlines = [*ContactAdmin.inlines, ConversationInline]
 ContactAdmin.actions = [*ContactAdmin.actions, reset_contacts_conversation]
 ContactAdmin.change_form_template = "admin/whatsapp/contact/change_form.html"
+_contact_change_view = ContactAdmin.change_view  # the transport's own (the messages' page)
 ContactAdmin.change_view = contact_page_with_handoff  # type: ignore[method-assign]
 ContactAdmin.has_reset_conversation_permission = may_reset_conversations  # type: ignore[attr-defined]

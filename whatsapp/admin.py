@@ -7,6 +7,7 @@ bot's state to the Contact admin (this app knows nothing of the bot).
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin
@@ -25,8 +26,12 @@ from whatsapp.models import Contact, InboundMessage, WebhookCapture
 from whatsapp.rendering import inbound_text
 from whatsapp.selectors import contact_timeline
 
-# The contact page shows this many of the latest messages, both ways.
-TIMELINE_LENGTH = 200
+# The contact page shows this many messages, both ways, per page (newest page first): a buyer
+# with hundreds of messages stays one screen, with links to older pages.
+TIMELINE_LENGTH = 50
+# The page of the conversation asked for by the request being answered (readonly fields are
+# called with the object only; a context variable keeps each request's own page).
+_timeline_page: ContextVar[int] = ContextVar("timeline_page", default=1)
 
 
 def pretty_json(value: Any) -> str:
@@ -69,16 +74,36 @@ class ContactAdmin(admin.ModelAdmin):
             return format_html('<span class="badge text-bg-success">{}</span>', _("open"))
         return format_html('<span class="badge text-bg-secondary">{}</span>', _("closed"))
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        raw = request.GET.get("messages_page", "1")
+        page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+        token = _timeline_page.set(page)
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        finally:
+            _timeline_page.reset(token)
+
     @admin.display(description=_("Conversation"))
     def timeline(self, contact: Contact) -> str:
-        """Inbound and outbound interleaved in time order, with delivery statuses."""
-        entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH)
+        """Inbound and outbound interleaved in time order, with delivery statuses; one page."""
+        page = _timeline_page.get()
+        offset = (page - 1) * TIMELINE_LENGTH
+        # One more than a page: whether older messages exist.
+        entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH + 1, offset=offset)
+        older = len(entries) > TIMELINE_LENGTH
+        entries = entries[:TIMELINE_LENGTH]
         if not entries:
             return _("No messages yet.")
         rows = format_html_join(
             "",
             '<tr class="{}"><td class="text-nowrap">{}</td><td>{}</td>'
-            '<td style="white-space:pre-wrap">{}</td><td>{}</td></tr>',
+            '<td style="white-space:pre-wrap;overflow-wrap:anywhere">{}</td><td>{}</td></tr>',
             (
                 (
                     "table-light" if entry.direction == "in" else "table-success",
@@ -90,8 +115,33 @@ class ContactAdmin(admin.ModelAdmin):
                 for entry in reversed(entries)  # oldest first, as a chat reads
             ),
         )
+        links = []
+        if older:
+            links.append(
+                format_html(
+                    '<a id="older-messages" href="?messages_page={}">{}</a>',
+                    page + 1,
+                    _("← Older messages"),
+                )
+            )
+        if page > 1:
+            links.append(
+                format_html(
+                    '<a id="newer-messages" href="?messages_page={}">{}</a>',
+                    page - 1,
+                    _("Newer messages →"),
+                )
+            )
+        nav = format_html(
+            '<div class="d-flex justify-content-between my-1">{}</div>',
+            format_html_join("", "<span>{}</span>", ((link,) for link in links)),
+        )
         return format_html(
-            '<table class="table table-sm" id="conversation-timeline"><tbody>{}</tbody></table>',
+            '{}<div class="table-responsive"><table class="table table-sm" '
+            'id="conversation-timeline" style="table-layout:fixed;width:100%">'
+            '<colgroup><col style="width:11em"><col style="width:7em"><col>'
+            '<col style="width:9em"></colgroup><tbody>{}</tbody></table></div>',
+            nav,
             rows,
         )
 
