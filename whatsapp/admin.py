@@ -139,8 +139,8 @@ class ContactAdmin(admin.ModelAdmin):
         return format_html(
             '{}<div class="table-responsive"><table class="table table-sm" '
             'id="conversation-timeline" style="table-layout:fixed;width:100%">'
-            '<colgroup><col style="width:11em"><col style="width:7em"><col>'
-            '<col style="width:9em"></colgroup><tbody>{}</tbody></table></div>',
+            '<colgroup><col style="width:10em"><col style="width:6em"><col>'
+            '<col style="width:7em"></colgroup><tbody>{}</tbody></table></div>',
             nav,
             rows,
         )

@@ -72,7 +72,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=1000,
-        help_text="The buyer is told this reason on WhatsApp.",
+        help_text=_("The buyer is told this reason on WhatsApp."),
     )
 
 
@@ -85,7 +85,7 @@ class PaymentProofInline(admin.TabularInline):
         "original_filename",
         "received_at",
         "status",
-        "late",
+        "late_mark",
         "review_note",
         "reviewed_by",
         "actions",
@@ -98,10 +98,17 @@ class PaymentProofInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @admin.display(description=_("late"))
+    def late_mark(self, proof: PaymentProof) -> str:
+        """A mark only for a late proof: a red cross on every punctual one read as an alarm."""
+        if not proof.late:
+            return ""
+        return format_html('<span class="badge text-bg-danger">{}</span>', _("late"))
+
     @admin.display(description=_("Proof"))
     def preview(self, proof: PaymentProof) -> str:
         if not proof.file:
-            return format_html('<span class="text-muted">{}</span>', "file not downloaded yet")
+            return format_html('<span class="text-muted">{}</span>', _("file not downloaded yet"))
         url = reverse("admin:raffles_paymentproof_file", args=[proof.pk])
         if proof.mime_type in IMAGE_TYPES:
             return format_html(
@@ -111,21 +118,25 @@ class PaymentProofInline(admin.TabularInline):
                 url,
                 proof.pk,
             )
-        return format_html('<a href="{}" target="_blank">Open {} (PDF)</a>', url, proof.pk)
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>', url, _("Open %(id)s (PDF)") % {"id": proof.pk}
+        )
 
-    @admin.display(description=_(""))
+    @admin.display(description="")
     def actions(self, proof: PaymentProof) -> str:
         if proof.status not in (ProofStatus.PENDING, ProofStatus.RECEIVING):
             return ""
         url = reverse("admin:raffles_order_reject_proof", args=[proof.order_id, proof.pk])
-        return format_html('<a class="btn btn-sm btn-outline-danger" href="{}">Reject…</a>', url)
+        return format_html(
+            '<a class="btn btn-sm btn-outline-danger" href="{}">{}</a>', url, _("Reject…")
+        )
 
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    verbose_name_plural = "History"
+    verbose_name_plural = _("History")
     fields = ["at", "from_status", "to_status", "source", "actor", "note"]
     readonly_fields = fields
 

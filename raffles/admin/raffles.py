@@ -51,6 +51,10 @@ class RaffleForm(forms.ModelForm):
         fields = CREATE_FIELDS
         # The field's name is the code's; operators read what it does.
         labels = {"reservation_ttl_minutes": _("Minutes a buyer has to pay")}
+        # Django's NumberInput misses the theme's input class: it rendered as a bare box.
+        widgets = {
+            "ticket_price": forms.NumberInput(attrs={"class": "form-control", "step": "0.01"})
+        }
         help_texts = {
             "reservation_ttl_minutes": _(
                 "How long reserved numbers are held for a buyer before they are released; "
