@@ -63,3 +63,13 @@ def test_the_landing_page_speaks_spanish(spanish_admin):
     assert "Lo que necesita tu atención" in page
     assert "Primeros pasos" in page  # no raffle yet: how to start
     assert "What needs you now" not in page
+
+
+def test_the_landing_page_says_money_the_spanish_way(spanish_admin, raffle):
+    from tests.admin.conftest import make_buyer, pending_order_with_proof
+
+    pending_order_with_proof(raffle, make_buyer(1, "Ana"), list(range(10)))
+
+    page = spanish_admin.get(reverse("admin:index")).content.decode()
+
+    assert "50,00 USD" in page
