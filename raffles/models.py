@@ -313,7 +313,10 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Order #{self.pk} ({self.get_status_display()})"
+        return _("Order #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_live(self) -> bool:
@@ -466,7 +469,11 @@ class PaymentProof(models.Model):
         indexes = [models.Index(fields=["status", "received_at"], name="proof_status_received")]
 
     def __str__(self) -> str:
-        return f"Proof #{self.pk} for order #{self.order_id} ({self.get_status_display()})"
+        return _("Proof #%(id)s for order #%(order)s (%(status)s)") % {
+            "id": self.pk,
+            "order": self.order_id,
+            "status": self.get_status_display(),
+        }
 
 
 class OrderEvent(models.Model):

@@ -281,10 +281,15 @@ class RaffleAdmin(admin.ModelAdmin):
             ),
         )
         return format_html(
-            '<table class="table table-sm raffle-history"><thead><tr><th>When</th>'
-            "<th>Change</th><th>Before → after</th><th>By</th><th>Note</th></tr></thead>"
+            '<table class="table table-sm raffle-history"><thead><tr><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
             "<tbody>{}</tbody></table>",
-            rows or mark_safe('<tr><td colspan="5">No changes recorded.</td></tr>'),
+            _("When"),
+            _("Change"),
+            _("Before → after"),
+            _("By"),
+            _("Note"),
+            rows or format_html('<tr><td colspan="5">{}</td></tr>', _("No changes recorded.")),
         )
 
     # --- saving goes through the services -------------------------------------------------------
