@@ -73,9 +73,16 @@ TOP_BAR_CONTRAST = """() => {
 }"""
 
 
+# Sidebar entries whose text is cut ("Authentication and Authorizatio").
+SIDEBAR_CUT = """() => [...document.querySelectorAll('.nav-sidebar .nav-header, .nav-sidebar p')]
+  .filter((el) => el.scrollWidth > el.clientWidth + 1)
+  .map((el) => el.innerText)"""
+
+
 def assert_looks_finished(page, name: str) -> None:
     screenshot(page, name)
     assert page.evaluate(OVERFLOWS) == [], name
+    assert page.evaluate(SIDEBAR_CUT) == [], name
     contrasts = page.evaluate(TOP_BAR_CONTRAST)
     assert contrasts, "no top-bar links found"
     low = [(text, round(ratio, 2)) for text, ratio in contrasts if ratio < 4.5]
