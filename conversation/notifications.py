@@ -19,11 +19,12 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from conversation import replies
+from conversation import notices, replies
 from conversation.answering import answering
 from conversation.models import Conversation, ConversationState
 from conversation.services import conversation_for
 from project.id_sets import AnyOf
+from whatsapp.notices import Notice
 from whatsapp.outgoing import OutgoingMessage
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def _about(conversation: Conversation, order: Any) -> bool:
 
 def _tell(
     order: Any,
-    message: OutgoingMessage,
+    message: OutgoingMessage | Notice,
     *,
     state: ConversationState,
     context: dict[str, Any],
@@ -100,14 +101,14 @@ def on_order_status_changed(
     if new == OrderStatus.PAID:
         _tell(
             order,
-            replies.notify_paid(order=order),
+            notices.payment_confirmed(order=order),
             state=ConversationState.DONE,
             context={"order_id": order.pk, "raffle_id": order.raffle_id},
         )
     elif new == OrderStatus.CANCELLED:
         _tell(
             order,
-            replies.notify_cancelled(order=order, reason=order.cancel_reason or note),
+            notices.order_cancelled(order=order, reason=order.cancel_reason or note),
             state=ConversationState.MENU,
             context={},
         )
@@ -126,7 +127,7 @@ def on_proof_rejected(
         if order.is_live:
             _tell(
                 order,
-                replies.notify_proof_file_refused(order=order, problem=problem),
+                notices.proof_file_refused(order=order, problem=problem),
                 state=ConversationState.DONE
                 if order.is_under_review
                 else ConversationState.WAIT_PROOF,
@@ -135,7 +136,7 @@ def on_proof_rejected(
         else:
             _tell(
                 order,
-                replies.notify_proof_rejected_closed(
+                notices.proof_rejected_closed(
                     order=order, reason=replies.proof_file_problem(problem)
                 ),
                 state=ConversationState.MENU,
@@ -145,14 +146,14 @@ def on_proof_rejected(
     if order.is_live:
         _tell(
             order,
-            replies.notify_proof_rejected(order=order, reason=reason),
+            notices.proof_rejected(order=order, reason=reason),
             state=ConversationState.WAIT_PROOF,
             context={"order_id": order.pk, "raffle_id": order.raffle_id},
         )
     else:
         _tell(
             order,
-            replies.notify_proof_rejected_closed(order=order, reason=reason),
+            notices.proof_rejected_closed(order=order, reason=reason),
             state=ConversationState.MENU,
             context={},
         )
@@ -187,7 +188,7 @@ def on_orders_expired(
     for _, raffle_id, contact_id in rows:
         buyers_by_raffle.setdefault(raffle_id, []).append(contact_id)
     for raffle in Raffle.objects.filter(pk__in=buyers_by_raffle):
-        notice = replies.notify_expired_in(raffle=raffle)
+        notice = notices.reservation_expired(raffle=raffle)
         broadcast(messages=[(contact_id, notice) for contact_id in buyers_by_raffle[raffle.pk]])
     # Conversations still about an expired order go back to the menu: one UPDATE, no rows read
     # and locked first (this may run inside another buyer's reservation).

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from conversation import replies
+from conversation import notices
 from conversation.models import Conversation
 from conversation.selectors import orders_to_remind
 
@@ -35,7 +35,7 @@ def remind_pending_orders(
                 .update(reminder_sent_for=order.pk, updated_at=now)
             )
             if claimed:
-                items.append((order.contact_id, replies.deadline_reminder(order=order, now=now)))
+                items.append((order.contact_id, notices.payment_reminder(order=order, now=now)))
         if items:
             broadcast(messages=items)
     return len(items)

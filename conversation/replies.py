@@ -359,7 +359,7 @@ def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None
             len(numbers),
         )
         % {"raffle": raffle.title, "numbers": number_list(raffle, numbers)},
-        _("Total: %(total)s") % {"total": money(order.total_amount, raffle.currency)},
+        _("Total: %(total)s") % {"total": money(order.total_amount, order.currency)},
         _("Please confirm before %(deadline)s or the numbers are released.")
         % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)},
     )
@@ -385,7 +385,7 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
         % {
             "id": order.pk,
             "numbers": number_list(raffle, numbers_of(order)),
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
         },
         (raffle.payment_instructions or "").strip(),
         _(
@@ -397,7 +397,6 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
 
 
 def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage:
-    raffle = order.raffle
     return say(
         _(
             "I'm waiting for a photo or PDF of your transfer for order #%(id)s "
@@ -405,7 +404,7 @@ def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage
         )
         % {
             "id": order.pk,
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
             "deadline": when(order.expires_at, raffle=order.raffle, now=now),
         },
         _("Send CANCEL to cancel the order, HELP for help."),
@@ -423,7 +422,7 @@ def deadline_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMess
             "numbers": number_list(raffle, numbers_of(order)),
             "raffle": raffle.title,
             "deadline": when(order.expires_at, raffle=order.raffle, now=now),
-            "total": money(order.total_amount, raffle.currency),
+            "total": money(order.total_amount, order.currency),
         }
     )
 
@@ -613,6 +612,9 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
     ),
     errors.RaffleInUse.code: lambda extra, raffle: _(
         "That raffle already has orders, so it can't be deleted."
+    ),
+    errors.PriceLocked.code: lambda extra, raffle: _(
+        "That raffle already has orders, so its price can't change."
     ),
     errors.OrderTotalTooLarge.code: lambda extra, raffle: order_total_too_large(
         most=max(int(extra["max_qty"]), 1)

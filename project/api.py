@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 
 from project.auth import staff_token
 from project.errors import register_exception_handlers
+from project.json_body import ObjectBodyParser
 
 
 class BackofficeAPI(NinjaAPI):
@@ -15,9 +16,10 @@ class BackofficeAPI(NinjaAPI):
 
     def get_openapi_schema(self, *, path_prefix=None, path_params=None):  # type: ignore[override]
         from events.openapi import document_events
+        from project.spec import polish
 
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
-        return document_events(schema)
+        return polish(document_events(schema))
 
 
 api = BackofficeAPI(
@@ -32,6 +34,7 @@ api = BackofficeAPI(
     ),
     urls_namespace="api-v1",
     auth=staff_token,
+    parser=ObjectBodyParser(),
 )
 register_exception_handlers(api)
 

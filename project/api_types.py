@@ -139,6 +139,7 @@ def json_int(*, ge: int, le: int) -> Any:
     return Annotated[int, Strict(False), Field(ge=ge, le=le), BeforeValidator(_json_integer)]
 
 
-# Request bodies are JSON: `false` is not 0 and `"5"` is not 5. (Query strings stay lax: every
-# value there is text.)
-STRICT_BODY = ConfigDict(strict=True)
+# Request bodies are JSON: `false` is not 0 and `"5"` is not 5 (query strings stay lax: every
+# value there is text), and a key the body does not know is a 422, as an unknown query parameter
+# is: a misspelt field silently ignored would look like success to an integrator.
+STRICT_BODY = ConfigDict(strict=True, extra="forbid")

@@ -13,6 +13,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja.errors import AuthenticationError, AuthorizationError
 from ninja.security import HttpBearer
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 SCHEMES = ("bearer", "token")
@@ -78,3 +80,21 @@ def require_perm(request: HttpRequest, *perms: str) -> None:
         exc = AuthorizationError(message="This token's user lacks a required permission.")
         exc.extra = {"missing_permissions": missing}  # type: ignore[attr-defined]
         raise exc
+
+
+class DrfStaffToken(TokenAuthentication):
+    """The DRF layer's authentication: the same header forms as the Ninja API (`Bearer <key>`,
+    which the README tells n8n users to send, or DRF's own `Token <key>`), the same tokens."""
+
+    def authenticate(self, request: Any) -> tuple[AbstractBaseUser, Token] | None:
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        key = key_from_header(header)
+        user = user_for_key(key)
+        if user is None:
+            raise exceptions.AuthenticationFailed("Invalid or missing token.")
+        return user, Token(key=key, user=user)
+
+    def authenticate_header(self, request: Any) -> str:
+        return 'Bearer realm="api"'

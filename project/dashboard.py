@@ -49,6 +49,9 @@ class Dashboard:
     sales_today: list[RaffleSales]
     failed_messages: list[OutboundMessage]
     failed_messages_count: int
+    # Notices the 24-hour window closed on, with no approved template to carry them.
+    needs_template: list[OutboundMessage]
+    needs_template_count: int
     # Webhook receivers turned off by the system (410, or failing too long), and failing ones.
     receivers_disabled: list[EventSubscription]
     receivers_failing: list[EventSubscription]
@@ -82,6 +85,9 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         .order_by("expires_at")
     )
     failed = OutboundMessage.objects.filter(status=OutboundStatus.FAILED).select_related("contact")
+    needs_template = OutboundMessage.objects.filter(
+        status=OutboundStatus.NEEDS_TEMPLATE
+    ).select_related("contact")
     stalled_after = review_waiting_alert()
     stalled = (
         Order.objects.under_review()
@@ -103,6 +109,8 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         sales_today=sales_since(start_of_today(now)),
         failed_messages=list(failed.order_by("-updated_at")[:LIST_SIZE]),
         failed_messages_count=failed.count(),
+        needs_template=list(needs_template.order_by("-updated_at")[:LIST_SIZE]),
+        needs_template_count=needs_template.count(),
         receivers_disabled=list(
             EventSubscription.objects.filter(active=False, disabled_at__isnull=False).order_by(
                 "-disabled_at"

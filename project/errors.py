@@ -20,6 +20,7 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import Field
 
+from project.json_body import body_error
 from raffles.errors import RaffleError
 
 logger = logging.getLogger(__name__)
@@ -107,12 +108,10 @@ def status_and_body(exc: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ApiError):
         return exc.status_code, error_body(exc.code, exc.message, exc.extra)
     if isinstance(exc, HttpError) and exc.status_code == 400:
-        # Ninja's only 400 is a body it cannot parse: bad input like any other, so 422.
-        return 422, error_body(
-            "validation_error",
-            "The request body is not valid JSON.",
-            {"errors": [{"loc": ["body"], "msg": "invalid JSON", "type": "json_invalid"}]},
-        )
+        # Ninja's only 400 is a body it cannot parse (not JSON, or not an object): bad input
+        # like any other, so 422.
+        detail, item = body_error(exc.__cause__ or exc)
+        return 422, error_body("validation_error", detail, {"errors": [item]})
     if isinstance(exc, HttpError):
         code = CODE_FOR_STATUS.get(exc.status_code, "error")
         return exc.status_code, error_body(code, str(exc))
@@ -191,10 +190,21 @@ def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Any:
 
 def _drf_errors(exc: Any, where: str) -> dict[str, Any]:
     detail = exc.detail
+    # `type` as the Ninja API gives it: DRF's own error code (e.g. `invalid`, `required`).
     if isinstance(detail, dict):
         return {
             "errors": [
-                {"loc": [where, k], "msg": str(v[0] if v else "")} for k, v in detail.items()
+                {
+                    "loc": [where, k],
+                    "msg": str(v[0] if v else ""),
+                    "type": str(getattr(v[0], "code", "invalid") if v else "invalid"),
+                }
+                for k, v in detail.items()
             ]
         }
-    return {"errors": [{"loc": [where], "msg": str(m)} for m in detail]}
+    return {
+        "errors": [
+            {"loc": [where], "msg": str(m), "type": str(getattr(m, "code", "invalid"))}
+            for m in detail
+        ]
+    }

@@ -85,7 +85,15 @@ class IdempotencyMiddleware:
                 error_body(
                     "validation_error",
                     f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.",
-                    {"errors": [{"loc": ["header", HEADER], "msg": "invalid length"}]},
+                    {
+                        "errors": [
+                            {
+                                "loc": ["header", HEADER],
+                                "msg": "invalid length",
+                                "type": "string_length",
+                            }
+                        ]
+                    },
                 ),
             )
         user = user_for_request(request)

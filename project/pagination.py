@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from ninja import Field, Schema
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -33,10 +33,16 @@ class PageOut(Schema):
     previous: str | None = Field(description="URL of the previous page; null on the first page.")
 
 
-def _page_url(request: HttpRequest, page: int | None) -> str | None:
-    if page is None:
-        return None
-    query = request.GET.copy()
+def page_url(request: HttpRequest, page: int) -> str:
+    """The URL of `page` with the request's other query parameters, each once.
+
+    A parameter sent twice counts with its last value (as the filters read it), and the link
+    carries that value once: n8n re-adds its own query parameters to every `next` it follows,
+    and copying them all back made the URL grow with every page until the server refused it.
+    """
+    query = QueryDict(mutable=True)
+    for name in request.GET:
+        query[name] = request.GET[name]  # the last value
     query["page"] = str(page)
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
@@ -58,8 +64,8 @@ def paginate(
     has_next = offset + size < count
     return {
         "count": count,
-        "next": _page_url(request, params.page + 1) if has_next else None,
-        "previous": _page_url(request, params.page - 1) if params.page > 1 else None,
+        "next": page_url(request, params.page + 1) if has_next else None,
+        "previous": page_url(request, params.page - 1) if params.page > 1 else None,
         "results": shape(items),
     }
 

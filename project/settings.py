@@ -237,6 +237,42 @@ PERIODIC_COMMANDS: list[tuple[str, int]] = []
 WHATSAPP_ACCESS_TOKEN = env.str("WHATSAPP_ACCESS_TOKEN", default="")
 WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
 WHATSAPP_GRAPH_URL = env.str("WHATSAPP_GRAPH_URL", default="https://graph.facebook.com/v23.0")
+# The WhatsApp Business Account (WABA) whose message templates `sync_message_templates` reads.
+WHATSAPP_BUSINESS_ACCOUNT_ID = env.str("WHATSAPP_BUSINESS_ACCOUNT_ID", default="")
+# Notices sent outside the 24-hour window go as these approved templates: the template name
+# (the same name in every language, as WhatsApp Manager creates them) and the notice values
+# for {{1}}, {{2}}... in order. Rows under "Notice templates" in the admin override a kind
+# (per language). `buyer_name` is the contact's WhatsApp profile name.
+WHATSAPP_NOTICE_TEMPLATES: dict[str, dict[str, object]] = {
+    "payment_confirmed": {
+        "template": "payment_confirmed",
+        "parameters": ["buyer_name", "order", "raffle", "numbers"],
+    },
+    "proof_rejected": {
+        "template": "proof_rejected",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "order_cancelled": {
+        "template": "order_cancelled",
+        "parameters": ["buyer_name", "order", "reason"],
+    },
+    "reservation_expired": {
+        "template": "reservation_expired",
+        "parameters": ["buyer_name", "raffle"],
+    },
+    "payment_reminder": {
+        "template": "payment_reminder",
+        "parameters": ["buyer_name", "order", "raffle", "total", "deadline"],
+    },
+    "draw_result": {
+        "template": "draw_result",
+        "parameters": ["buyer_name", "raffle", "winning_number"],
+    },
+    "winner": {
+        "template": "winner",
+        "parameters": ["buyer_name", "raffle", "winning_number", "prize"],
+    },
+}
 # The largest proof file downloaded from a buyer.
 WHATSAPP_MEDIA_MAX_BYTES = env.int("WHATSAPP_MEDIA_MAX_BYTES", default=10 * 1024 * 1024)
 # The only hosts the access token is sent to when downloading media, over https: Meta's Graph
@@ -355,7 +391,11 @@ from project.jazzmin import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402, F
 
 # --- Internal API (/api/v1/ Ninja, /api/ DRF compatibility) ---------------------------------------
 # POSTs with an Idempotency-Key replay their first response (for n8n retries).
-MIDDLEWARE = [*MIDDLEWARE, "project.idempotency.IdempotencyMiddleware"]
+MIDDLEWARE = [
+    *MIDDLEWARE,
+    "project.api_errors.ApiJsonErrorsMiddleware",
+    "project.idempotency.IdempotencyMiddleware",
+]
 # `project` before `ninja`, so `manage.py export_openapi_schema` is ours (sorted, with --check).
 INSTALLED_APPS.remove("project")
 INSTALLED_APPS.insert(INSTALLED_APPS.index("ninja"), "project")
@@ -369,7 +409,7 @@ if DATABASES["default"]["ENGINE"] == "project.sqlite":
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
 API_MAX_PAGE_SIZE = 500
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["project.auth.DrfStaffToken"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

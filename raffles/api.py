@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Status
+from ninja import Body, Query, Router, Status
 
 from project.api_types import ObjectId
 from project.auth import require_perm
@@ -219,7 +219,7 @@ def list_orders(
     ),
     openapi_extra=POST_EXTRA,
 )
-def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
+def create_order(request: HttpRequest, body: Body[OrderCreateIn]) -> Status:
     require_perm(request, "raffles.add_order")
     forbid_unknown_query(request)
     raffle = get_object_or_404(Raffle, pk=body.raffle_id)
@@ -227,8 +227,8 @@ def create_order(request: HttpRequest, body: OrderCreateIn) -> Status:
         raffle=raffle,
         wa_id=body.wa_id,
         name=body.name,
-        numbers=body.numbers,
-        qty=body.qty,
+        numbers=getattr(body, "numbers", None),
+        qty=getattr(body, "qty", None),
         by=request.auth,
     )
     return Status(201, order_output(request, order.pk))
@@ -253,9 +253,16 @@ def get_order(request: HttpRequest, order_id: ObjectId) -> Order:
     operation_id="orders_confirm_payment",
     summary="Confirm an order's payment",
     description=(
-        "Marks the order PAID and its numbers SOLD; the buyer is told. Idempotent: confirming "
-        "a PAID order returns it unchanged. 409 `order_not_pending` for cancelled or expired "
-        "orders. `payment_proof_media_id` records which received proof was checked."
+        "Marks the order PAID and its numbers SOLD; the buyer is told. By the order's status:\n\n"
+        "- `PENDING_PAYMENT`: confirmed (200), even past its deadline if the expiry sweep has "
+        "not run yet.\n"
+        "- `PAID`: returned unchanged (200): confirming twice is safe.\n"
+        "- `EXPIRED`: confirmed (200) when every one of its numbers is still available (they are "
+        "taken again); 409 `numbers_lost` (`extra.numbers`) when someone else holds any now.\n"
+        "- `CANCELLED`: 409 `invalid_transition`.\n"
+        "- `DRAFT` (the buyer has not confirmed it in the chat): 409 `order_not_pending`.\n\n"
+        "`payment_proof_media_id` records which received proof was checked. The body is "
+        "optional."
     ),
     openapi_extra=POST_EXTRA,
 )
@@ -281,8 +288,9 @@ def confirm_payment(
     operation_id="orders_cancel",
     summary="Cancel an order",
     description=(
-        "Cancels the order and releases its numbers; the buyer is told. Idempotent: cancelling "
-        "a CANCELLED order returns it unchanged. 409 for a PAID order."
+        "Cancels the order and releases its numbers; the buyer is told. By the order's status: "
+        "`DRAFT` or `PENDING_PAYMENT`: cancelled (200); `CANCELLED`: returned unchanged (200); "
+        "`PAID` or `EXPIRED`: 409 `invalid_transition`. The body is optional."
     ),
     openapi_extra=POST_EXTRA,
 )
@@ -305,10 +313,15 @@ def cancel_order(request: HttpRequest, order_id: ObjectId, body: CancelIn | None
     openapi_extra={
         "responses": {
             200: {
-                "description": "The file, as an attachment.",
+                "description": (
+                    "The file, as an attachment. Its `Content-Type` is the file's own: "
+                    f"{', '.join(PROOF_MEDIA_TYPES)}."
+                ),
+                # `application/octet-stream` first: generators (openapi-python-client,
+                # openapi-fetch) then hand the caller bytes instead of parsing JSON.
                 "content": {
                     media_type: {"schema": {"type": "string", "format": "binary"}}
-                    for media_type in PROOF_MEDIA_TYPES
+                    for media_type in ("application/octet-stream", *PROOF_MEDIA_TYPES)
                 },
             }
         }

@@ -283,6 +283,23 @@ class RaffleInUse(RaffleError):
         return {"raffle_id": self.raffle_id}
 
 
+class PriceLocked(RaffleError):
+    """The raffle has orders: its price and currency stay as those orders were made."""
+
+    code = "price_locked"
+
+    def __init__(self, *, raffle_id: int, fields: list[str]) -> None:
+        self.raffle_id = raffle_id
+        self.fields = fields
+        super().__init__(
+            "This raffle has orders, so its price and currency can no longer change "
+            f"({', '.join(fields)})."
+        )
+
+    def extra(self) -> dict[str, Any]:
+        return {"raffle_id": self.raffle_id, "fields": self.fields}
+
+
 # --- limits a hostile buyer runs into (settings; see README "Security") -----------------------
 class TooManyProofs(RaffleError):
     """The order already has as many payment proofs as one order accepts."""

@@ -250,6 +250,9 @@ class Order(models.Model):
     )
     qty = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    # The raffle's currency when the order was made: with `unit_price`, what the buyer owes
+    # stays as it was told to them (a raffle with orders cannot change either; see PriceLocked).
+    currency = models.CharField(max_length=3, editable=False)
     total_amount = models.DecimalField(max_digits=14, decimal_places=2)
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.DRAFT)
     # The one deadline; NULL while a received proof waits for review (the clock is stopped).

@@ -21,7 +21,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from project.files import private_file_response
-from whatsapp import outbound_admin  # noqa: F401  (registers the outbox admin)
+from whatsapp import (
+    outbound_admin,  # noqa: F401  (registers the outbox admin)
+    templates_admin,  # noqa: F401  (registers the template admins)
+)
 from whatsapp.models import Contact, InboundMessage, WebhookCapture
 from whatsapp.rendering import inbound_text
 from whatsapp.selectors import contact_timeline
@@ -57,8 +60,17 @@ class ContactAdmin(admin.ModelAdmin):
     list_display = ["wa_id", "profile_name", "last_inbound_at", "window"]
     search_fields = ["wa_id", "profile_name", "user_id"]
     list_filter = [("last_inbound_at", admin.DateFieldListFilter)]
-    fields = ["wa_id", "profile_name", "user_id", "last_inbound_at", "window", "timeline"]
-    readonly_fields = fields
+    fields = [
+        "wa_id",
+        "profile_name",
+        "user_id",
+        "language",
+        "last_inbound_at",
+        "window",
+        "timeline",
+    ]
+    # Only the language is the operator's to set: it picks a template's language.
+    readonly_fields = [name for name in fields if name != "language"]
     inlines: list[Any] = []
     actions: list[Any] = []
 

@@ -189,6 +189,21 @@ class GraphClient:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
 
+    # --- message templates ----------------------------------------------------------------------
+    def message_templates_page(self, path_or_url: str) -> dict[str, Any]:
+        """GET one page of /{WABA-ID}/message_templates: the first path, or a `paging.next` URL.
+
+        A `paging.next` URL carries our bearer token, so it must point at the Graph API host we
+        were configured with; any other host is refused before a connection is made."""
+        if path_or_url.startswith(("http://", "https://")):
+            target = httpx.URL(path_or_url)
+            if target.host != self._http.base_url.host or target.port != self._http.base_url.port:
+                raise PermanentGraphError(
+                    f"paging URL not on the Graph API host: {path_or_url[:200]}",
+                    code="paging_host_not_allowed",
+                )
+        return self._request("GET", path_or_url)
+
     # --- plumbing -----------------------------------------------------------------------------
     def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -25,6 +25,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "contact",
         "message_text",
         "kind",
+        "notice_kind",
         "status",
         "attempts",
         "last_error_code",
@@ -32,7 +33,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     ]
-    list_filter = ["status", "kind", "last_error_code"]
+    list_filter = ["status", "kind", "notice_kind", "last_error_code"]
     search_fields = ["contact__wa_id", "contact__profile_name", "wa_message_id"]
     list_select_related = ["contact"]
     date_hierarchy = "created_at"
@@ -52,9 +53,13 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         text, _choices = render_payload(message.payload or {})
         return Truncator(" ".join((text or "—").split())).chars(90)
 
-    @admin.action(description=_("Send failed messages again"), permissions=["change"])
+    @admin.action(
+        description=_("Send failed messages (or those needing a template) again"),
+        permissions=["change"],
+    )
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
-        ids = list(queryset.filter(status=OutboundStatus.FAILED).values_list("pk", flat=True))
+        again = [OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE]
+        ids = list(queryset.filter(status__in=again).values_list("pk", flat=True))
         count = retry_failed(outbound_ids=ids)
         self.message_user(
             request, _("%(count)s message(s) queued again.") % {"count": count}, messages.SUCCESS

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from whatsapp.models import Contact, InboundMessage, OutboundKind, OutboundMessage
+from whatsapp.models import (
+    Contact,
+    InboundMessage,
+    OutboundKind,
+    OutboundMessage,
+    OutboundStatus,
+)
 from whatsapp.rendering import inbound_text, render_payload
 
 __all__ = ["TimelineEntry", "contact_timeline"]
@@ -65,6 +71,16 @@ def _said_by_bot(message: OutboundMessage) -> TimelineEntry:
         type=message.kind,
         text=text or f"[{message.kind}]",
         status=message.status,
-        status_label=message.get_status_display(),
+        status_label=_status_label(message),
         at=message.created_at,
     )
+
+
+def _status_label(message: OutboundMessage) -> str:
+    """The delivery status, saying why a notice is waiting or which template carried it."""
+    label = str(message.get_status_display())
+    if message.status == OutboundStatus.NEEDS_TEMPLATE:
+        return f"{label}: {message.last_error}" if message.last_error else label
+    if message.template_name:
+        return f"{label} (as template {message.template_name}, {message.template_language})"
+    return label

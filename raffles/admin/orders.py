@@ -251,7 +251,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order: Order) -> str:
-        return money(order.total_amount, order.raffle.currency)
+        return money(order.total_amount, order.currency)
 
     @admin.display(description=_("Deadline"), ordering="expires_at")
     def deadline(self, order: Order) -> str:

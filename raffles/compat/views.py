@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.shortcuts import get_object_or_404
-from rest_framework import generics, permissions, serializers
-from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from project.json_body import parse_json_object
+from project.pagination import PageParams, forbid_unknown_query, paginate
 from raffles import services
-from raffles.compat.representation import dump, schema_serializer
+from raffles.compat.representation import dump
 from raffles.models import Order, OrderStatus, Raffle
-from raffles.schemas import AvailabilityOut, OrderOut
-from raffles.selectors import availability_data, orders_for_output, with_details
+from raffles.schemas import AvailabilityOut, CancelIn, ConfirmIn, OrderFilters, OrderOut
+from raffles.selectors import availability_data, filter_orders, orders_for_output, with_details
 
 
 class RequiredPerms(permissions.BasePermission):
@@ -32,54 +35,79 @@ class RequiredPerms(permissions.BasePermission):
 STAFF_WITH_PERMS = [permissions.IsAdminUser, RequiredPerms]
 
 
-class Pagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
+def _query[SchemaT: BaseModel](schema: type[SchemaT], request: Request) -> SchemaT:
+    """The query parameters `schema` knows, validated like a Ninja `Query[schema]` (a repeated
+    parameter counts with its last value); 422 with the same error body otherwise."""
+    names = {field.alias or name for name, field in schema.model_fields.items()}
+    data = {name: request.query_params[name] for name in request.query_params if name in names}
+    try:
+        return schema.model_validate(data)
+    except PydanticValidationError as exc:
+        raise NinjaValidationError(_located("query", exc)) from exc
 
 
-class OrderFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=OrderStatus.choices)
-    raffle = django_filters.NumberFilter(field_name="raffle_id")
-    contact = django_filters.NumberFilter(field_name="contact_id")
-
-    class Meta:
-        model = Order
-        fields = ["status", "raffle", "contact"]
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class OrderList(generics.ListAPIView):
-    """GET /api/orders?status=PENDING_PAYMENT&raffle=&contact="""
+def _body[SchemaT: BaseModel](schema: type[SchemaT], request: Request) -> SchemaT:
+    """The body validated by the /api/v1/ schema: a JSON object, or no body at all (`{}`).
+
+    One documented difference from /api/v1/: older workflows post form fields, so a form body
+    is read too (its values are text, which is what these bodies hold; unknown fields are
+    still refused)."""
+    http_request = request._request
+    if http_request.content_type in FORM_TYPES:
+        data: dict[str, Any] = {name: http_request.POST[name] for name in http_request.POST}
+    else:
+        raw = http_request.body
+        try:
+            data = parse_json_object(raw) if raw.strip() else {}
+        except ValueError as exc:
+            raise HttpError(400, "Cannot parse request body") from exc
+    try:
+        return schema.model_validate(data)
+    except PydanticValidationError as exc:
+        raise NinjaValidationError(_located("body", exc, "body")) from exc
+
+
+def _located(where: str, exc: PydanticValidationError, *param: str) -> list[dict[str, Any]]:
+    # `param`: Ninja places a body's fields under the operation's parameter name (`body`).
+    return [
+        {"loc": (where, *param, *err["loc"]), "msg": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False)
+    ]
+
+
+class OrderList(APIView):
+    """GET /api/orders?status=PENDING_PAYMENT&raffle=&contact=&page=&page_size=
+
+    The filters of GET /api/v1/orders (`updated_after` and the others too), validated and paged
+    as there: an unknown parameter or a page size above the
+    maximum is a 422, a page past the end is an empty page."""
 
     permission_classes = STAFF_WITH_PERMS
     required_perms = ("raffles.view_order",)
-    serializer_class = schema_serializer(OrderOut)
-    filterset_class = OrderFilter
-    pagination_class = Pagination
 
-    def get_queryset(self) -> Any:
+    def orders(self) -> Any:
         return orders_for_output().order_by("-id")
 
-    def paginate_queryset(self, queryset: Any) -> Any:
-        page = super().paginate_queryset(queryset)
-        return None if page is None else with_details(page)
+    def get(self, request: Request) -> Response:
+        filters = _query(OrderFilters, request)
+        page = _query(PageParams, request)
+        forbid_unknown_query(request, filters, page)
+        orders = filter_orders(self.orders(), **filters.model_dump())
+
+        def shape(items: Any) -> list[dict[str, Any]]:
+            return [dump(OrderOut, order, request) for order in with_details(list(items))]
+
+        return Response(paginate(request._request, orders, page, shape))
 
 
 class PendingPaymentOrders(OrderList):
     """GET /api/orders/pending-payment"""
 
-    def get_queryset(self) -> Any:
-        return super().get_queryset().filter(status=OrderStatus.PENDING_PAYMENT)
-
-
-class ConfirmIn(serializers.Serializer):
-    payment_proof_media_id = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, max_length=128
-    )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
-
-
-class CancelIn(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    def orders(self) -> Any:
+        return super().orders().filter(status=OrderStatus.PENDING_PAYMENT)
 
 
 def _order_response(request: Request, order_id: int) -> Response:
@@ -87,44 +115,38 @@ def _order_response(request: Request, order_id: int) -> Response:
     return Response(dump(OrderOut, order, request))
 
 
-# Older workflows may post form fields, or nothing at all.
-BODY_PARSERS = [JSONParser, FormParser, MultiPartParser]
-
-
 class ConfirmPayment(APIView):
-    """POST /api/orders/{id}/confirm-payment  {"payment_proof_media_id": "..."} (optional)"""
+    """POST /api/orders/{id}/confirm-payment  {"payment_proof_media_id": "...", "note": "..."}
+
+    The body (optional) is read as /api/v1/ reads it: a JSON object of known fields."""
 
     permission_classes = STAFF_WITH_PERMS
-    parser_classes = BODY_PARSERS
     required_perms = ("raffles.confirm_payment",)
 
     def post(self, request: Request, order_id: int) -> Response:
-        body = ConfirmIn(data=request.data or {})
-        body.is_valid(raise_exception=True)
+        forbid_unknown_query(request)
+        body = _body(ConfirmIn, request)
         order = get_object_or_404(Order, pk=order_id)
         services.confirm_payment(
             order=order,
             by=request.user,
-            note=body.validated_data.get("note", ""),
-            payment_proof_media_id=body.validated_data.get("payment_proof_media_id") or "",
+            note=body.note,
+            payment_proof_media_id=body.payment_proof_media_id or "",
         )
         return _order_response(request, order_id)
 
 
 class CancelOrder(APIView):
-    """POST /api/orders/{id}/cancel  {"reason": "..."}"""
+    """POST /api/orders/{id}/cancel  {"reason": "..."} (optional)"""
 
     permission_classes = STAFF_WITH_PERMS
-    parser_classes = BODY_PARSERS
     required_perms = ("raffles.cancel_order",)
 
     def post(self, request: Request, order_id: int) -> Response:
-        body = CancelIn(data=request.data or {})
-        body.is_valid(raise_exception=True)
+        forbid_unknown_query(request)
+        body = _body(CancelIn, request)
         order = get_object_or_404(Order, pk=order_id)
-        services.cancel_order(
-            order=order, by=request.user, reason=body.validated_data.get("reason", "")
-        )
+        services.cancel_order(order=order, by=request.user, reason=body.reason)
         return _order_response(request, order_id)
 
 
@@ -135,5 +157,6 @@ class RaffleAvailability(APIView):
     required_perms = ("raffles.view_raffle",)
 
     def get(self, request: Request, raffle_id: int) -> Response:
+        forbid_unknown_query(request)
         raffle = get_object_or_404(Raffle, pk=raffle_id)
         return Response(dump(AvailabilityOut, availability_data(raffle), request))

@@ -154,8 +154,23 @@ def _take_numbers(
 
 
 def _current(raffle: Raffle) -> Raffle:
-    """The raffle as stored now (an operator may have closed it since the caller loaded it)."""
-    fresh = Raffle.objects.get(pk=raffle.pk)
+    """The raffle as stored now (an operator may have closed it since the caller loaded it).
+
+    On PostgreSQL the row is read FOR KEY SHARE, the lock the order's foreign key takes anyway,
+    only earlier: buyers do not wait for each other, but a change of price or currency (which
+    locks the row FOR UPDATE, see `update_raffle`) waits for this order and then sees it, or
+    this read waits for the change and the order takes the new price. (SQLite runs one writer
+    at a time, so the read is already current for the whole transaction.)"""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Raffle._meta.db_table)
+        found = list(
+            Raffle.objects.raw(f"SELECT * FROM {table} WHERE id = %s FOR KEY SHARE", [raffle.pk])
+        )
+        if not found:
+            raise Raffle.DoesNotExist
+        fresh = found[0]
+    else:
+        fresh = Raffle.objects.get(pk=raffle.pk)
     if not fresh.is_active:
         raise RaffleInactive(raffle_id=fresh.pk)
     return fresh
@@ -260,6 +275,7 @@ def _create_order(raffle: Raffle, contact: Contact, *, qty: int, status: str, no
                 contact=contact,
                 qty=qty,
                 unit_price=raffle.ticket_price,
+                currency=raffle.currency,
                 total_amount=raffle.ticket_price * qty,
                 status=status,
                 expires_at=now + raffle.ttl,

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from raffles.bounds import check_order_total
-from raffles.errors import RaffleInUse, RaffleNotReady
+from raffles.errors import PriceLocked, RaffleInUse, RaffleNotReady
 from raffles.models import (
     ChangeSource,
     Order,
@@ -185,6 +185,28 @@ ACTIVATION_FIELDS = ("is_active", "activate_when_ready")
 SETUP_FIELDS = (*EDITABLE_FIELDS, "min_number", "max_number", "activate_when_ready")
 
 
+MONEY_FIELDS = ("ticket_price", "currency")
+
+
+def _check_price_unlocked(raffle: Raffle, changes: Mapping[str, Any]) -> None:
+    """PriceLocked when `changes` would change the price or currency of a raffle with orders."""
+    changing = [
+        name
+        for name in MONEY_FIELDS
+        if name in changes and _differs(getattr(raffle, name), changes[name])
+    ]
+    if changing and raffle.orders.exists():
+        raise PriceLocked(raffle_id=raffle.pk, fields=changing)
+
+
+def _differs(stored: Any, wanted: Any) -> bool:
+    # 6 and 6.00 are one price; a value that cannot compare is left to full_clean.
+    try:
+        return Decimal(str(stored)) != Decimal(str(wanted))
+    except (ArithmeticError, ValueError, TypeError):
+        return stored != wanted
+
+
 @transaction.atomic
 def update_raffle(
     *,
@@ -195,11 +217,17 @@ def update_raffle(
 ) -> Raffle:
     """Change a raffle's details (validated like the admin form); `min_number`/`max_number` go
     through `change_range` and `is_active` through `activate_raffle`/`deactivate_raffle`.
-    A new price applies to new orders only: an order keeps the unit price it was made with."""
+    Price and currency are locked once the raffle has an order (PriceLocked): every order
+    keeps what its buyer was told, and buyers of one raffle pay alike."""
     plain = {name: value for name, value in changes.items() if name in EDITABLE_FIELDS}
-    locked = Raffle.objects.select_for_update(no_key=True).get(pk=raffle.pk)
+    # A change of price or currency locks the row FOR UPDATE, which waits for every order being
+    # created (they hold it FOR KEY SHARE, see reservations._current) so none slips past the
+    # check; other changes need only FOR NO KEY UPDATE and never wait for buyers.
+    rows = Raffle.objects.select_for_update(no_key=not any(f in plain for f in MONEY_FIELDS))
+    locked = rows.get(pk=raffle.pk)
     if plain:
         before = field_values(locked, plain)
+        _check_price_unlocked(locked, plain)
         for name, value in plain.items():
             setattr(locked, name, value)
         # A change of only the price or only the maximum is checked against the stored other.
@@ -215,7 +243,6 @@ def update_raffle(
                 changes=changed,
                 source=source,
                 actor=by,
-                note="new orders only" if "ticket_price" in changed else "",
             )
     who = {"by": by, "source": source}
     if "min_number" in changes or "max_number" in changes:

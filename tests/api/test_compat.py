@@ -176,3 +176,86 @@ def test_drf_posts_honour_the_idempotency_key(drf, order, make_order):
 
     assert replay["Idempotent-Replayed"] == "true"
     assert replay.json() == first.json()
+
+
+# --- The same auth and validation as /api/v1/ ----------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Token"])
+def test_drf_accepts_bearer_as_the_readme_says_and_token(admin_token, order, scheme):
+    client = ApiClient(admin_token.key, scheme)
+
+    assert client.get("/api/orders").status_code == 200
+    assert client.post_json(f"/api/orders/{order.pk}/cancel", {}).status_code == 200
+
+
+def test_a_wrong_bearer_token_is_401_with_the_error_body(order):
+    response = ApiClient("nope", "Bearer").get("/api/orders")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("bogus=1", 422),  # unknown query parameter
+        ("page_size=1000", 422),  # above the maximum page size
+        ("page_size=0", 422),
+        ("page=0", 422),
+        ("page=99", 200),  # past the end: an empty page
+        ("raffle=0", 422),
+        ("updated_after=yesterday", 422),
+    ],
+)
+def test_drf_list_validation_matches_v1(drf, api, make_order, query, status):
+    make_order(numbers=[1])
+
+    old = drf.get(f"/api/orders?{query}")
+    new = api.get(f"/api/v1/orders?{query}")
+
+    assert old.status_code == new.status_code == status
+    if status == 422:
+        assert old.json()["extra"]["errors"] == new.json()["extra"]["errors"]
+    else:
+        assert old.json()["results"] == new.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "body", [{"reason": 5}, {"reason": None}, {"reason": "x" * 2001}, {"reason": ["a"]}]
+)
+def test_drf_body_validation_matches_v1(drf, api, order, body):
+    old = drf.post_json(f"/api/orders/{order.pk}/cancel", body)
+    new = api.post_json(f"/api/v1/orders/{order.pk}/cancel", body)
+
+    assert old.status_code == new.status_code == 422
+    assert old.json() == new.json()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT
+
+
+def test_drf_still_reads_form_bodies_the_one_documented_difference(drf, order):
+    response = drf.post(f"/api/orders/{order.pk}/cancel", {"reason": "by form"})
+
+    assert response.status_code == 200
+    order.refresh_from_db()
+    assert order.cancel_reason == "by form"
+
+
+def test_drf_form_bodies_are_held_to_the_same_fields(drf, order):
+    response = drf.post(f"/api/orders/{order.pk}/cancel", {"reasn": "typo"})
+
+    assert response.status_code == 422
+    assert response.json()["extra"]["errors"][0]["type"] == "extra_forbidden"
+
+
+@pytest.mark.parametrize("action", ["confirm-payment", "cancel"])
+def test_drf_posts_refuse_unknown_query_parameters_as_v1_does(drf, api, order, action):
+    old = drf.post_json(f"/api/orders/{order.pk}/{action}?bogus=1", {})
+    new = api.post_json(f"/api/v1/orders/{order.pk}/{action}?bogus=1", {})
+
+    assert old.status_code == new.status_code == 422
+    assert old.json() == new.json()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT

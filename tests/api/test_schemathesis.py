@@ -121,7 +121,16 @@ def map_path_parameters(context: Any, parameters: dict[str, Any] | None) -> Any:
 
 
 def _run_for(seed: int) -> Any:
-    config: dict[str, Any] = {"seed": seed}
+    config: dict[str, Any] = {
+        "seed": seed,
+        # Valid requests must be accepted (2xx, or a 404/409 the data explains) and invalid ones
+        # refused (4xx): the spec says exactly what the server takes.
+        "generation": {"mode": "all"},
+        "checks": {
+            "positive_data_acceptance": {"enabled": True},
+            "negative_data_rejection": {"enabled": True},
+        },
+    }
     if seed != SEEDS[0]:
         # The coverage phase draws the same boundary cases whatever the seed: once is enough.
         config["phases"] = {"coverage": {"enabled": False}}

@@ -125,6 +125,7 @@ def seed(*, numbers: int, orders: int) -> tuple[int, str]:
                     contact_id=contact_ids[i],
                     qty=1,
                     unit_price=Decimal("10.00"),
+                    currency=raffle.currency,
                     total_amount=Decimal("10.00"),
                     status=statuses[i % 4],
                     expires_at=now + timedelta(days=2) if i % 4 < 2 else None,

@@ -76,6 +76,7 @@ def lapsed_reservations(n: int, label: str) -> None:
                 contact=buyer,
                 qty=1,
                 unit_price=Decimal("1.00"),
+                currency=raffle.currency,
                 total_amount=Decimal("1.00"),
                 status=OrderStatus.PENDING_PAYMENT,
                 expires_at=past,

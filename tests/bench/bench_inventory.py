@@ -170,6 +170,7 @@ def run(args: argparse.Namespace) -> None:
                 contact=b,
                 qty=1,
                 unit_price=Decimal("1.00"),
+                currency=expiring.currency,
                 total_amount=Decimal("1.00"),
                 status=OrderStatus.DRAFT,
                 expires_at=past,
@@ -220,6 +221,7 @@ def run(args: argparse.Namespace) -> None:
             contact=buyer,
             qty=len(wanted),
             unit_price=Decimal("1.00"),
+            currency=raffle.currency,
             total_amount=Decimal("1.00") * len(wanted),
             status=OrderStatus.PAID,
         )

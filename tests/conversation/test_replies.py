@@ -45,6 +45,10 @@ class OrderOnPaper:
     def total_amount(self) -> Decimal:
         return self.raffle.ticket_price * len(self.numbers)
 
+    @property
+    def currency(self) -> str:
+        return self.raffle.currency  # an order takes its raffle's currency when made
+
 
 def test_money_has_two_decimals_thousands_and_the_currency():
     assert replies.money(Decimal("1234.5"), "ARS") == "1,234.50 ARS"

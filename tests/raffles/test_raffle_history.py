@@ -55,7 +55,6 @@ def test_a_price_change_records_the_old_and_new_price_and_nothing_else(raffle, o
     assert event.change == RaffleChange.UPDATED
     assert event.changes == {"ticket_price": {"before": "2.50", "after": "3.75"}}
     assert event.actor == operator
-    assert event.note == "new orders only"
 
 
 def test_sending_the_same_values_again_records_no_change(raffle):

@@ -5,6 +5,8 @@ It records every request, answers in Meta's shapes, serves media, and can be tol
     with FakeGraph() as graph:                       # or the `fake_graph` pytest fixture
         graph.fail_next(2, status=500)                # two 500s, then normal again
         graph.fail_next(1, status=400, code=130429)   # Meta's rate limit (error body shape)
+        graph.add_template("payment_confirmed", "es", body="Hola {{1}}, pedido #{{2}}")
+        graph.closed_windows.add("5215550001")        # free form refused (131047), templates not
         graph.fail_for(3.0, status=503)               # every request for 3 seconds
         graph.delay_next(1, seconds=2)                # answer late: client read timeouts
         graph.stop(); graph.start()                   # connection refused, then back
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +41,8 @@ ERROR_TITLES = {
     131000: "Something went wrong",
     131026: "Message undeliverable",
     131047: "Re-engagement message",
+    132000: "Number of parameters does not match the expected number of params",
+    132001: "Template name does not exist in the translation",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
 }
 
@@ -93,6 +98,12 @@ class FakeGraph:
         self._ids = itertools.count(1)
         # Message ids to hand out before generated ones (tests that need to know them ahead).
         self.next_message_ids: list[str] = []
+        # The business account's message templates, served a page at a time like Meta does.
+        self.business_account_id = "waba-1"
+        self.templates: list[dict[str, Any]] = []
+        self.template_page_size = 100
+        # Recipients whose 24-hour window is closed: free-form messages get 131047.
+        self.closed_windows: set[str] = set()
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -176,6 +187,31 @@ class FakeGraph:
         with self._lock:
             self._media[media_id] = (content, mime_type)
         return media_id
+
+    def add_template(
+        self,
+        name: str,
+        language: str,
+        *,
+        body: str,
+        status: str = "APPROVED",
+        category: str = "UTILITY",
+        header: str = "",
+    ) -> dict[str, Any]:
+        components: list[dict[str, Any]] = [{"type": "BODY", "text": body}]
+        if header:
+            components.insert(0, {"type": "HEADER", "format": "TEXT", "text": header})
+        template = {
+            "id": str(next(self._ids) + 10_000),
+            "name": name,
+            "language": language,
+            "status": status,
+            "category": category,
+            "components": components,
+        }
+        with self._lock:
+            self.templates.append(template)
+        return template
 
     # --- what happened ----------------------------------------------------------------------
     def sent(self) -> list[dict[str, Any]]:
@@ -287,6 +323,9 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     return
                 self._send_message(body, recorded)
                 return
+            if method == "GET" and len(parts) == 2 and parts[1] == "message_templates":
+                self._templates_page(parts[0], recorded)
+                return
             if method == "GET" and len(parts) == 2 and parts[0] == "media-download":
                 self._download(parts[1], recorded)
                 return
@@ -311,6 +350,14 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 self._reply(recorded, 200, {"success": True})
                 return
             to = str(data.get("to", ""))
+            if data.get("type") == "template":
+                problem = self._template_problem(data.get("template"))
+                if problem:
+                    self._reply(recorded, 400, error_body(*problem))
+                    return
+            elif to in graph.closed_windows:
+                self._reply(recorded, 400, error_body(131047))
+                return
             self._reply(
                 recorded,
                 200,
@@ -320,6 +367,51 @@ def _handler_for(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                     "messages": [{"id": graph._new_wamid()}],
                 },
             )
+
+        def _template_problem(self, template: Any) -> tuple[int, str] | None:
+            """Meta's checks on a template send: it exists, is approved, gets its parameters."""
+
+            if not isinstance(template, dict):
+                return 100, "template is required"
+            name = template.get("name")
+            code = (template.get("language") or {}).get("code")
+            with graph._lock:
+                found = [t for t in graph.templates if t["name"] == name and t["language"] == code]
+            if not found or found[0]["status"] != "APPROVED":
+                return 132001, f"template {name} ({code}) not found or not approved"
+            body = next(c for c in found[0]["components"] if c["type"] == "BODY")
+            wanted = len(set(re.findall(r"\{\{\s*(\w+)\s*\}\}", body["text"])))
+            given = sum(
+                len(c.get("parameters") or [])
+                for c in template.get("components") or []
+                if c.get("type") == "body"
+            )
+            if wanted != given:
+                return 132000, f"expected {wanted} parameters, got {given}"
+            return None
+
+        def _templates_page(self, account: str, recorded: RecordedRequest) -> None:
+            from urllib.parse import parse_qs
+
+            if account != graph.business_account_id:
+                self._reply(recorded, 400, error_body(100, "Unknown business account"))
+                return
+            query = parse_qs(urlsplit(recorded.path).query)
+            start = int((query.get("after") or ["0"])[0])
+            size = min(int((query.get("limit") or ["25"])[0]), graph.template_page_size)
+            with graph._lock:
+                page = graph.templates[start : start + size]
+                more = start + size < len(graph.templates)
+            answer: dict[str, Any] = {
+                "data": page,
+                "paging": {"cursors": {"before": str(start), "after": str(start + size)}},
+            }
+            if more:
+                answer["paging"]["next"] = (
+                    f"{graph.base_url}/{account}/message_templates?limit={size}"
+                    f"&after={start + size}"
+                )
+            self._reply(recorded, 200, answer)
 
         def _media_info(self, media_id: str, recorded: RecordedRequest) -> None:
             media = graph._media.get(media_id)

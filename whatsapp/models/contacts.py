@@ -25,6 +25,10 @@ class Contact(models.Model):
     profile_name = models.CharField(max_length=256, blank=True)
     user_id = models.CharField("business-scoped user ID", max_length=160, blank=True, db_index=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Picks a template's language outside the 24-hour window; blank: the bot's LANGUAGE_CODE.
+    language = models.CharField(
+        max_length=16, blank=True, help_text="Meta's code (es, en_US...); blank: LANGUAGE_CODE."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -30,6 +30,9 @@ class OutboundStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     # No credentials configured (local runs): logged and kept, never sent. Terminal.
     RECORDED = "recorded", "Recorded (not sent)"
+    # A notice outside the 24-hour window with no approved template to carry it. Not retried:
+    # it waits for an operator (a template approved later sends it again).
+    NEEDS_TEMPLATE = "needs_template", "Needs a template"
 
 
 # Rows a delivery attempt may still be made for (SENDING once its lease has run out).
@@ -52,6 +55,14 @@ class OutboundMessage(models.Model):
     )
     # For read receipts: the inbound message acknowledged, so it is acknowledged once.
     acknowledges = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    # A notice (payment confirmed, reminder...) can go out as an approved template outside the
+    # 24-hour window: its kind and its values ({"order": "42", ...}) decide which and how.
+    # Database defaults too: the set-based INSERTs of the outbox need not name these columns.
+    notice_kind = models.CharField(max_length=32, blank=True, default="", db_default="")
+    template_params = models.JSONField(default=dict, blank=True, db_default={})
+    # Set when the message went out as a template (blank: the free-form `payload`).
+    template_name = models.CharField(max_length=512, blank=True, default="", db_default="")
+    template_language = models.CharField(max_length=16, blank=True, default="", db_default="")
     attempts = models.PositiveIntegerField(default=0)
     last_error_code = models.CharField(max_length=32, blank=True)
     last_error = models.TextField(blank=True)

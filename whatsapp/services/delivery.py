@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from whatsapp.client import GraphClient, GraphError, SendResult, credentials_configured
 from whatsapp.models import DUE_STATUSES, OutboundMessage, OutboundStatus
+from whatsapp.services import message_forms
 from whatsapp.services.statuses import apply_pending_statuses, reconcile_pending_statuses
 
 __all__ = [
@@ -159,7 +160,11 @@ def _deliver(outbound_id: int, client: GraphClient | None) -> tuple[OutboundMess
     own_client = client is None
     graph = client or GraphClient.from_settings()
     try:
-        result = graph.send(outbound.payload)
+        # Free form or template (issue 18): the window decides, and a 131047 becomes the
+        # template; a notice no approved template can carry is kept for an operator.
+        result = message_forms.send(graph, outbound)
+    except message_forms.NeedsTemplate as missing:
+        _record_needs_template(outbound, missing)
     except GraphError as error:
         _record_failure(outbound, error)
     else:
@@ -241,6 +246,18 @@ def _record_failure(outbound: OutboundMessage, error: GraphError) -> None:
         next_attempt_at=None,
         last_error_code=error.code[:32],
         last_error=text,
+    )
+
+
+def _record_needs_template(outbound: OutboundMessage, missing: Exception) -> None:
+    """Terminal until an operator acts: retrying cannot make a template appear."""
+    logger.warning("outbound %s needs a template: %s", outbound.pk, missing)
+    _finish(
+        outbound,
+        status=OutboundStatus.NEEDS_TEMPLATE,
+        next_attempt_at=None,
+        last_error_code=getattr(missing, "code", "needs_template")[:32],
+        last_error=str(missing),
     )
 
 
@@ -336,10 +353,12 @@ class _Sweep:
 # --- operators ------------------------------------------------------------------------------------
 @transaction.atomic
 def retry_failed(*, outbound_ids: Iterable[int]) -> int:
-    """An operator's "send again" (after fixing the cause): failed rows are queued, due now."""
+    """An operator's "send again" (after fixing the cause, such as approving a template):
+    failed rows and rows needing a template are queued, due now."""
     now = timezone.now()
     requeued = OutboundMessage.objects.filter(
-        pk__in=list(outbound_ids), status=OutboundStatus.FAILED
+        pk__in=list(outbound_ids),
+        status__in=[OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE],
     ).update(status=OutboundStatus.QUEUED, next_attempt_at=now, failed_at=None, updated_at=now)
     if requeued:
         enqueue_drain_on_commit()

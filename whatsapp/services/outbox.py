@@ -9,7 +9,7 @@ raises here, not as a Meta 400 later.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from whatsapp.models import Contact, OutboundKind, OutboundMessage, OutboundStatus
+from whatsapp.notices import Notice
 from whatsapp.outgoing import OutgoingMessage, read_receipt_payload
 from whatsapp.services.delivery import enqueue_delivery, enqueue_drain_on_commit
 
@@ -29,8 +30,14 @@ __all__ = ["broadcast", "queue_message", "queue_read_receipt"]
 _ANY_RECIPIENT = "-"
 
 
-def queue_message(*, contact: Contact, message: OutgoingMessage) -> OutboundMessage:
-    """Write one message to the outbox and enqueue its delivery with it (a bot's reply)."""
+def queue_message(*, contact: Contact, message: OutgoingMessage | Notice) -> OutboundMessage:
+    """Write one message to the outbox and enqueue its delivery with it (a bot's reply).
+
+    A `Notice` is stored with its kind and values, so delivery can send it as a template once
+    the 24-hour window has closed."""
+    notice_kind, params = Notice.kind_and_params(message)
+    if isinstance(message, Notice):
+        message = message.message
     payload = message.graph_payload(contact.wa_id)  # an invalid message raises before any write
     # Two INSERTs that cannot fail on their own: the caller's transaction is enough, a
     # savepoint would add two statements to every bot turn.
@@ -39,6 +46,8 @@ def queue_message(*, contact: Contact, message: OutgoingMessage) -> OutboundMess
             contact=contact,
             kind=message.kind,
             payload=payload,
+            notice_kind=notice_kind,
+            template_params=dict(params),
             status=OutboundStatus.QUEUED,
             next_attempt_at=timezone.now(),
         )
@@ -47,7 +56,7 @@ def queue_message(*, contact: Contact, message: OutgoingMessage) -> OutboundMess
 
 
 @transaction.atomic
-def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]]) -> int:
+def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage | Notice]]) -> int:
     """Write many messages, given as (contact id, message) pairs; returns how many were written.
 
     Set-based: each distinct message is one `INSERT ... SELECT` over its recipients' ids (the
@@ -56,34 +65,47 @@ def broadcast(*, messages: Iterable[tuple[int, OutgoingMessage]]) -> int:
     A contact id listed twice gets the message twice; an id with no contact gets nothing. One
     drain task is enqueued on commit.
     """
-    recipients: dict[OutgoingMessage, tuple[dict[str, Any], list[int]]] = {}
+    recipients: dict[OutgoingMessage | Notice, tuple[dict[str, Any], list[int]]] = {}
     for contact_id, message in messages:
         entry = recipients.get(message)
         if entry is None:
-            # Validated and rendered once per distinct message.
-            entry = recipients[message] = (message.graph_payload(_ANY_RECIPIENT), [])
+            # Validated and rendered once per distinct message (or notice).
+            plain = message.message if isinstance(message, Notice) else message
+            entry = recipients[message] = (plain.graph_payload(_ANY_RECIPIENT), [])
         entry[1].append(contact_id)
     now = timezone.now()
     written = 0
     for message, (template, contact_ids) in recipients.items():
-        written += _insert_for_contacts(message.kind, template, contact_ids, now)
+        notice_kind, params = Notice.kind_and_params(message)
+        kind = message.message.kind if isinstance(message, Notice) else message.kind
+        written += _insert_for_contacts(
+            kind, template, contact_ids, now, notice_kind=notice_kind, params=params
+        )
     if written:
         enqueue_drain_on_commit()
     return written
 
 
 def _insert_for_contacts(
-    kind: str, template: dict[str, Any], contact_ids: list[int], now: datetime
+    kind: str,
+    template: dict[str, Any],
+    contact_ids: list[int],
+    now: datetime,
+    *,
+    notice_kind: str = "",
+    params: Mapping[str, str] | None = None,
 ) -> int:
     """One `INSERT ... SELECT` over the ids, on the two databases the project supports."""
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
         payload_sql = "jsonb_set(%s::jsonb, '{to}', to_jsonb(c.wa_id))"
+        params_sql = "%s::jsonb"
         recipients_sql = "unnest(%s::bigint[]) AS r(id)"
         recipient_id = "r.id"
         recipients_param: Any = contact_ids
     else:
         payload_sql = "json_set(%s, '$.to', c.wa_id)"
+        params_sql = "%s"
         recipients_sql = "json_each(%s) AS r"
         recipient_id = "r.value"
         recipients_param = json.dumps(contact_ids)
@@ -93,8 +115,8 @@ def _insert_for_contacts(
     # A JOIN (not IN) keeps multiplicity: a contact listed twice gets the message twice.
     sql = (
         f"INSERT INTO {table} (contact_id, kind, payload, status, attempts, last_error_code,"
-        " last_error, next_attempt_at, created_at, updated_at)"
-        f" SELECT c.id, %s, {payload_sql}, %s, 0, '', '', %s, %s, %s"
+        " last_error, next_attempt_at, created_at, updated_at, notice_kind, template_params)"
+        f" SELECT c.id, %s, {payload_sql}, %s, 0, '', '', %s, %s, %s, %s, {params_sql}"
         f" FROM {recipients_sql} JOIN {contacts} AS c ON c.id = {recipient_id}"
     )
     # The params follow the SQL: the select list first, then the recipients' source.
@@ -105,6 +127,8 @@ def _insert_for_contacts(
         stamp,
         stamp,
         stamp,
+        notice_kind,
+        json.dumps(dict(params or {})),
         recipients_param,
     ]
     with connection.cursor() as cursor:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from whatsapp import payloads
 from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
-from whatsapp.services import statuses
+from whatsapp.services import statuses, templates
 from whatsapp.services.inbound import parse_timestamp, receive_message
 from whatsapp.signature import SIGNATURE_HEADER, SignatureCheck, check_signature
 
@@ -37,6 +37,8 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 # Items (messages and statuses) per transaction: one commit for a usual POST, short write locks
 # for Meta's 1,000-update batches.
 CHUNK_SIZE = 50
+# The webhook field Meta uses for template review outcomes (approved, rejected, paused...).
+TEMPLATE_STATUS_FIELD = "message_template_status_update"
 # Headers worth keeping with a capture (the signature shows which secret signed it).
 CAPTURED_HEADERS = (
     "content-type",
@@ -177,7 +179,7 @@ def _clean(value: Any) -> Any:
 class _Item:
     """One message or status to store, with what its change said about it."""
 
-    kind: str  # "message" | "status"
+    kind: str  # "message" | "status" | "template_status"
     data: dict[str, Any]
     senders: dict[str, payloads.WaContact]
     phone_number_id: str
@@ -222,6 +224,8 @@ def _parse(raw_body: bytes) -> tuple[WebhookResult, list[_Item]]:
 
 
 def _parse_change(change: payloads.Change, result: WebhookResult) -> list[_Item]:
+    if change.field == TEMPLATE_STATUS_FIELD:
+        return [_Item("template_status", change.value or {}, {}, "")]
     if change.field not in (None, "messages"):
         result.ignored += 1
         return []
@@ -258,6 +262,8 @@ def _finish(result: WebhookResult) -> None:
 def _process_item(item: _Item, result: WebhookResult) -> None:
     if item.kind == "message":
         _process_message(item, result)
+    elif item.kind == "template_status":
+        _process_template_status(item, result)
     else:
         _process_status(item, result)
 
@@ -332,3 +338,20 @@ def _process_status(item: _Item, result: WebhookResult) -> None:
         result.problems.append(f"status {status.id}: {exc}")
         return
     result.statuses += 1
+
+
+def _process_template_status(item: _Item, result: WebhookResult) -> None:
+    """A template approved, rejected, paused... (the `message_template_status_update` field)."""
+    try:
+        with transaction.atomic():
+            template = templates.apply_template_status_update(value=item.data)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        logger.exception("could not apply a template status update")
+        result.errors += 1
+        result.problems.append(f"template status update: {exc}")
+        return
+    if template is None:
+        result.errors += 1
+        result.problems.append("template status update without event, name or language")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('raffles', '0006_proofs_wait_for_their_files'),
+        ('raffles', '0007_order_keeps_its_currency'),
     ]
 
     operations = [
