@@ -555,7 +555,11 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
         % {"min": int(extra["min"]), "max": int(extra["max"])}
     ),
     errors.NumbersOutOfRange.code: lambda extra, raffle: (
-        _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.")
+        ngettext(
+            "Number %(numbers)s is not in this raffle: numbers go from %(low)s to %(high)s.",
+            "Numbers %(numbers)s are not in this raffle: numbers go from %(low)s to %(high)s.",
+            len(extra.get("numbers") or []),
+        )
         % {
             "numbers": _listed(extra, raffle),
             "low": raffle.format_number(extra["min"]) if raffle else extra["min"],
