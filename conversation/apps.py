@@ -1,13 +1,14 @@
 """The bot's Django app: connects the raffles and transport signals to the bot's receivers."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConversationConfig(AppConfig):
     """The bot: per-contact state machine, parsing, reply wording, buyer notifications."""
 
     name = "conversation"
-    verbose_name = "Conversation"
+    verbose_name = _("Conversation")
 
     def ready(self) -> None:
         # Signals connect the apps: raffles and the transport announce facts, the bot words them.

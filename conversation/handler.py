@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from conversation import handoff
 from conversation.answering import answering_contact
 from conversation.board import request_board
 from conversation.inventory import RafflesInventory
@@ -55,6 +56,8 @@ def handle_inbound(message: InboundMessage) -> None:
         conversation = conversation_for(contact=contact, lock=True)
         machine = Machine(inventory=RafflesInventory(), contact=contact, now=timezone.now())
         inbound = inbound_from(message)
+        if handoff.screen(conversation=conversation, inbound=inbound, now=machine.now):
+            return  # a person answers this buyer; the message waits on the contact's page
         turn = machine.step(state=conversation.state, context=conversation.context, inbound=inbound)
         # A queryset UPDATE: the statement save(update_fields=...) would send, with less Python.
         Conversation.objects.filter(pk=conversation.pk).update(

@@ -27,12 +27,14 @@ from conversation.parsing import (
     Mode,
     is_board_request,
     is_greeting,
+    names_numbers,
     normalize,
     parse_command,
     parse_index,
     parse_mode,
     parse_numbers,
     parse_quantity,
+    parse_random_request,
     parse_yes_no,
 )
 from raffles.errors import (
@@ -488,6 +490,11 @@ class Machine:
         raffle_id = context.get("raffle_id")
         if raffle_id is None:
             return self.menu()
+        # "dame 2 al azar" or "el 7 y el 13" answer the next question too.
+        if (qty := parse_random_request(text)) is not None:
+            return self.quantity(int(raffle_id), qty)
+        if names_numbers(text):
+            return self.pick(int(raffle_id), text)
         mode = parse_mode(text)
         index = parse_index(text)
         if mode is None and index in (1, 2):
@@ -524,6 +531,8 @@ class Machine:
         raffle_id = context.get("raffle_id")
         if raffle_id is None:
             return self.menu()
+        if (qty := parse_random_request(text)) is not None:
+            return self.quantity(int(raffle_id), qty)
         return self.pick(int(raffle_id), text)
 
     def text_in_confirm(self, text: str, context: dict[str, Any]) -> Turn:

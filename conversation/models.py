@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 __all__ = ["Conversation", "ConversationState"]
 
@@ -30,6 +31,11 @@ class Conversation(models.Model):
     # The order the deadline reminder was last sent for: one reminder per order, never two.
     # A plain id, not a foreign key, so the bot's memory never blocks deleting an order.
     reminder_sent_for = models.PositiveBigIntegerField(null=True, blank=True)
+    # Handoff to a person: set when the buyer asks for one (or an operator steps in). The bot
+    # stays quiet for this buyer until `handoff_until`, or until an operator hands back.
+    handoff_since = models.DateTimeField(_("waiting for a person since"), null=True, blank=True)
+    handoff_until = models.DateTimeField(_("bot quiet until"), null=True, blank=True)
+    handoff_reason = models.CharField(_("what the buyer asked"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -15,14 +15,17 @@ __all__ = [
     "Command",
     "Mode",
     "NumbersParse",
+    "asks_for_person",
     "is_board_request",
     "is_greeting",
+    "names_numbers",
     "normalize",
     "parse_command",
     "parse_index",
     "parse_mode",
     "parse_numbers",
     "parse_quantity",
+    "parse_random_request",
     "parse_yes_no",
 ]
 
@@ -96,6 +99,22 @@ _GREETINGS = frozenset(
         "menu",
     ]
 )
+
+
+# Asking for a person, in the words buyers use. Matched as whole words anywhere in the message.
+_PERSON = re.compile(
+    r"\b(?:asesor|asesora|asesoria|humano|humana|operador|operadora|agente|persona"
+    r"|alguien|encargado|encargada|atencion al cliente|soporte"
+    r"|human|operator|agent|person|someone|representative|support)\b"
+)
+# A message this long is a question or a story the bot cannot read; a person should.
+LONG_MESSAGE_WORDS = 25
+
+
+def asks_for_person(text: str) -> bool:
+    """ "quiero hablar con alguien", "asesor", "humano", "operator", or a long question."""
+    words = normalize(text)
+    return bool(_PERSON.search(words)) or len(words.split()) >= LONG_MESSAGE_WORDS
 
 
 def parse_command(text: str) -> Command | None:
@@ -216,20 +235,39 @@ _NUMBER_WORDS = {
     "nueve": 9,
     "diez": 10,
 }
+# Words around a how-many that carry no meaning of their own: "quiero 3 numeros", "dame 2".
+_ASKING = (
+    r"(?:quiero|quisiera|dame|deme|me das|me da|necesito|compro"
+    r"|i want|i'd like|id like|give me|i'll take|ill take)"
+)
+_PLEASE = r"(?: por favor| please)?"
+_NOUN = r"(?:tickets?|numbers?|numeros?|boletos?|boletas?|rifas?|chances?)"
+_AT_RANDOM = r"(?:al azar|aleatorios?|random|randomly|at random|cualquiera|cualesquiera)"
 _QUANTITY = re.compile(
-    r"^(?P<n>\d{1,7}|[a-z]+)(?: (?:tickets?|numbers?|numeros?|boletos?|boletas?|rifas?))?$"
+    rf"^(?:{_ASKING} )?(?P<n>\d{{1,7}}|[a-z]+)(?: {_NOUN})?(?: {_AT_RANDOM})?{_PLEASE}$"
+)
+_RANDOM_QUANTITY = re.compile(
+    rf"^(?:{_ASKING} )?(?P<n>\d{{1,7}}|[a-z]+)"
+    rf"(?: {_NOUN} {_AT_RANDOM}| {_AT_RANDOM}(?: {_NOUN})?){_PLEASE}$"
 )
 
 
+def _count(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw)
+
+
 def parse_quantity(text: str) -> int | None:
-    """A how-many answer: "3", "03", "3 tickets", "tres". None when it is not one number."""
+    """A how-many answer: "3", "03", "3 tickets", "tres", "quiero 3 números", "dame 2 al azar".
+    None when it is not one number."""
     match = _QUANTITY.match(normalize(text))
-    if not match:
-        return None
-    raw = match["n"]
-    if raw.isdigit():
-        return int(raw)
-    return _NUMBER_WORDS.get(raw)
+    return _count(match["n"]) if match else parse_random_request(text)
+
+
+def parse_random_request(text: str) -> int | None:
+    """How many random numbers a sentence asks for ("dame 2 al azar", "3 random numbers"), or
+    None: without a word for "random" a count alone does not say how to choose."""
+    match = _RANDOM_QUANTITY.match(normalize(text))
+    return _count(match["n"]) if match else None
 
 
 def parse_index(text: str) -> int | None:
@@ -261,8 +299,39 @@ class NumbersParse:
 _RANGE_JOIN = re.compile(r"\s*[-\u2010-\u2015\u2212]\s*(?=\d)")
 _RANGE_WORD = re.compile(r"(?<=\d)\s+(?:to|a|al|hasta)\s+(?=\d)")
 _SEPARATORS = re.compile(r"[\s,;/|+&]+|\b(?:and|y|e)\b")
+# Words a buyer puts around the numbers they pick ("el 7 y el 13", "los numeros 5 y 8"). They
+# are skipped unless a count is followed by a noun ("quiero 3 numeros"): that is a how-many, and
+# reading it as number 3 would reserve the wrong thing.
+_FILLER = frozenset(
+    [
+        "el",
+        "los",
+        "la",
+        "las",
+        "del",
+        "de",
+        "quiero",
+        "quisiera",
+        "dame",
+        "the",
+        "number",
+        "numbers",
+        "numero",
+        "numeros",
+        "nro",
+        "num",
+    ]
+)
+_HOW_MANY = re.compile(rf"\d+ {_NOUN}\b")
 _TOKEN_NUMBER = re.compile(r"^#?(\d{1,9})$")
 _TOKEN_RANGE = re.compile(r"^#?(\d{1,9})-#?(\d{1,9})$")
+
+
+def names_numbers(text: str) -> bool:
+    """The sentence picks numbers in words ("el 7 y el 13", "quiero el 5"), so it can be read
+    as a choice even where the bot asked something else."""
+    words = normalize(text).split()
+    return bool(words) and words[0] in _FILLER and parse_numbers(text).ok
 
 
 def parse_numbers(text: str, *, limit: int = 1000) -> NumbersParse:
@@ -275,6 +344,8 @@ def parse_numbers(text: str, *, limit: int = 1000) -> NumbersParse:
     joined = _RANGE_WORD.sub("-", _RANGE_JOIN.sub("-", lowered))
     # A dash right after a digit joined a range above; a leading dash ("-5") stays junk.
     tokens = [token for token in _SEPARATORS.split(joined) if token]
+    if not _HOW_MANY.search(joined):
+        tokens = [token for token in tokens if token not in _FILLER]
     numbers: list[int] = []
     seen: set[int] = set()
     junk: list[str] = []

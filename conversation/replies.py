@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -22,6 +20,7 @@ from django.utils.translation import ngettext
 from conversation.actions import Action, tap_id
 from conversation.models import ConversationState as State
 from raffles import errors
+from raffles.formatting import local_deadline, money, raffle_zone
 from raffles.models import DrawMethod, OrderStatus, PrizeOutcome
 from raffles.selectors import sales_are_closed
 from raffles.services.draw import UNPAID_CANCEL_REASON
@@ -50,21 +49,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
-def money(amount: Decimal | int | str, currency: str) -> str:
-    value = Decimal(str(amount)).quantize(Decimal("0.01"))
-    return f"{value:,.2f} {currency}"
-
-
-def when(moment: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
-    """A deadline in the operator's time zone: "14:35" today, "Mon 23 Nov 14:35" otherwise."""
+def when(moment: dt.datetime | None, *, raffle: Any = None, now: dt.datetime | None = None) -> str:
+    """A deadline in the raffle's time zone, said the local way ("14:29", or with the day)."""
     if moment is None:
         return _("no deadline")
-    local = timezone.localtime(moment)
-    today = timezone.localtime(now or timezone.now()).date()
-    zone = local.tzname() or ""
-    pattern = "%H:%M" if local.date() == today else "%a %d %b %H:%M"
-    text = local.strftime(pattern)
-    return f"{text} {zone}".strip()
+    return local_deadline(moment, zone=raffle_zone(raffle), now=now)
 
 
 def numbers_of(order: Any) -> list[int]:
@@ -138,7 +127,7 @@ def raffle_summary(raffle: Any, left: int) -> str:
         ngettext("%(left)d number left", "%(left)d numbers left", left) % {"left": left},
     ]
     if getattr(raffle, "draw_at", None):
-        lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at)})
+        lines.append(_("Draw: %(when)s") % {"when": when(raffle.draw_at, raffle=raffle)})
     how = draw_method_line(raffle)
     if how:
         lines.append(how)
@@ -196,7 +185,10 @@ def sales_closed_card(*, raffle: Any, prizes: Sequence[Any] = (), prefix: str = 
         parts.append(_("This raffle has been drawn. The results:"))
         parts.append("\n".join(prize_results(raffle=raffle, prizes=prizes)))
     elif raffle.draw_at:
-        parts.append(_("Sales are closed. The draw is %(when)s.") % {"when": when(raffle.draw_at)})
+        parts.append(
+            _("Sales are closed. The draw is %(when)s.")
+            % {"when": when(raffle.draw_at, raffle=raffle)}
+        )
     else:
         parts.append(_("Sales are closed."))
     parts.append(draw_method_line(raffle))
@@ -287,7 +279,7 @@ def _row_description(raffle: Any, left: int) -> str:
     if getattr(raffle, "drawn_at", None):
         return _("drawn: see the results")
     if sales_are_closed(raffle):
-        return _("sales closed · draw %(when)s") % {"when": when(raffle.draw_at)}
+        return _("sales closed · draw %(when)s") % {"when": when(raffle.draw_at, raffle=raffle)}
     return _("%(price)s · %(left)s") % {
         "price": money(raffle.ticket_price, raffle.currency),
         "left": (
@@ -479,7 +471,11 @@ def numbers_missing() -> str:
 
 
 def numbers_out_of_range(*, raffle: Any, numbers: Sequence[int]) -> str:
-    return _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.") % {
+    return ngettext(
+        "Number %(numbers)s is not in this raffle: numbers go from %(low)s to %(high)s.",
+        "Numbers %(numbers)s are not in this raffle: numbers go from %(low)s to %(high)s.",
+        len(numbers),
+    ) % {
         "numbers": number_list(raffle, numbers, limit=10),
         "low": raffle.format_number(raffle.min_number),
         "high": raffle.format_number(raffle.max_number),
@@ -543,7 +539,7 @@ def confirm_reservation(*, order: Any, prefix: str = "", now: dt.datetime | None
         % {"raffle": raffle.title, "numbers": number_list(raffle, numbers)},
         _("Total: %(total)s") % {"total": money(order.total_amount, order.currency)},
         _("Please confirm before %(deadline)s or the numbers are released.")
-        % {"deadline": when(order.expires_at, now=now)},
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)},
     )
     return _buttons(
         body,
@@ -558,15 +554,23 @@ def payment_instructions(*, order: Any, prefix: str = "", now: dt.datetime | Non
     raffle = order.raffle
     return say(
         prefix,
-        _("Order #%(id)s confirmed: %(numbers)s, total %(total)s.")
+        # Confirming holds the numbers; nothing is paid yet, so the words must not say "done".
+        ngettext(
+            "Order #%(id)s: number %(numbers)s is held for you. Total to pay: %(total)s.",
+            "Order #%(id)s: numbers %(numbers)s are held for you. Total to pay: %(total)s.",
+            len(numbers_of(order)),
+        )
         % {
             "id": order.pk,
             "numbers": number_list(raffle, numbers_of(order)),
             "total": money(order.total_amount, order.currency),
         },
         (raffle.payment_instructions or "").strip(),
-        _("Send a photo or PDF of your transfer here before %(deadline)s and we will check it.")
-        % {"deadline": when(order.expires_at, now=now)},
+        _(
+            "We await your payment until %(deadline)s: send a photo or PDF of your transfer "
+            "here and we will check it."
+        )
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)},
     )
 
 
@@ -579,7 +583,7 @@ def proof_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMessage
         % {
             "id": order.pk,
             "total": money(order.total_amount, order.currency),
-            "deadline": when(order.expires_at, now=now),
+            "deadline": when(order.expires_at, raffle=order.raffle, now=now),
         },
         _("Send CANCEL to cancel the order, HELP for help."),
     )
@@ -595,7 +599,7 @@ def deadline_reminder(*, order: Any, now: dt.datetime | None = None) -> TextMess
         % {
             "numbers": number_list(raffle, numbers_of(order)),
             "raffle": raffle.title,
-            "deadline": when(order.expires_at, now=now),
+            "deadline": when(order.expires_at, raffle=order.raffle, now=now),
             "total": money(order.total_amount, order.currency),
         }
     )
@@ -729,7 +733,11 @@ REFUSALS: dict[str, Callable[[Extra, Any], str]] = {
         % {"min": int(extra["min"]), "max": int(extra["max"])}
     ),
     errors.NumbersOutOfRange.code: lambda extra, raffle: (
-        _("%(numbers)s not in this raffle: numbers go from %(low)s to %(high)s.")
+        ngettext(
+            "Number %(numbers)s is not in this raffle: numbers go from %(low)s to %(high)s.",
+            "Numbers %(numbers)s are not in this raffle: numbers go from %(low)s to %(high)s.",
+            len(extra.get("numbers") or []),
+        )
         % {
             "numbers": _listed(extra, raffle),
             "low": raffle.format_number(extra["min"]) if raffle else extra["min"],
@@ -882,6 +890,17 @@ def hint_for(state: str) -> str:
     return hints.get(state, hints[State.MENU])
 
 
+def handoff_started() -> TextMessage:
+    return say(
+        _("Got it: a person from our team will answer you here as soon as possible."),
+        _("Your reserved numbers stay as they are. You can still send your payment proof."),
+    )
+
+
+def handoff_ended() -> TextMessage:
+    return say(_("The bot is back to help you. Send MENU to see the raffles."))
+
+
 def didnt_understand() -> str:
     return _("Sorry, I didn't understand that.")
 
@@ -891,7 +910,8 @@ def not_understood(*, state: str) -> TextMessage:
 
 
 def unsupported(*, state: str) -> TextMessage:
-    return say(_("Sorry, I can only read text messages and button taps here."), hint_for(state))
+    # No "only text" here: in some states the hint rightly asks for a photo or PDF.
+    return say(_("Sorry, I can't read that kind of message."), hint_for(state))
 
 
 def media_not_expected(*, state: str) -> TextMessage:
@@ -943,7 +963,7 @@ def notify_proof_rejected(
         parts.append(_("Reason: %(reason)s") % {"reason": reason})
     parts.append(
         _("Please send a new photo or PDF of your transfer before %(deadline)s.")
-        % {"deadline": when(order.expires_at, now=now)}
+        % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)}
     )
     return say(*parts)
 
@@ -982,7 +1002,7 @@ def notify_proof_file_refused(
     else:
         parts.append(
             _("Please send a photo or PDF of your transfer before %(deadline)s.")
-            % {"deadline": when(order.expires_at, now=now)}
+            % {"deadline": when(order.expires_at, raffle=order.raffle, now=now)}
         )
     return say(*parts)
 

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from events.errors import EventsError
@@ -86,7 +87,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
         return [*editable, "secret_hint", "health", "last_success_at", "created_at", "delivery_log"]
 
     # --- list ----------------------------------------------------------------------------------
-    @admin.display(description="State", ordering="active")
+    @admin.display(description=_("State"), ordering="active")
     def state(self, sub: EventSubscription) -> str:
         if not sub.active:
             return _badge("danger" if sub.disabled_at else "secondary", "off")
@@ -94,16 +95,16 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
             return _badge("warning", "failing")
         return _badge("success", "on")
 
-    @admin.display(description="Events")
+    @admin.display(description=_("Events"))
     def types(self, sub: EventSubscription) -> str:
         return ", ".join(sub.event_types or [])
 
     # --- one subscription ----------------------------------------------------------------------
-    @admin.display(description="Secret")
+    @admin.display(description=_("Secret"))
     def secret_hint(self, sub: EventSubscription) -> str:
         return f"{sub.secret_hint} (shown once, when created)"
 
-    @admin.display(description="Receiver health")
+    @admin.display(description=_("Receiver health"))
     def health(self, sub: EventSubscription) -> str:
         if sub.disabled_at:
             return format_html(
@@ -120,7 +121,7 @@ class EventSubscriptionAdmin(admin.ModelAdmin):
             )
         return "Healthy" if sub.last_success_at else "Nothing sent yet"
 
-    @admin.display(description="Delivery log")
+    @admin.display(description=_("Delivery log"))
     def delivery_log(self, sub: EventSubscription) -> str:
         rows = list(
             EventDelivery.objects.filter(subscription=sub)
@@ -296,11 +297,11 @@ class EventDeliveryAdmin(admin.ModelAdmin):
     def has_send_again_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("events.change_eventsubscription")
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, row: EventDelivery) -> str:
         return _badge(STATUS_COLOURS.get(row.status, "secondary"), row.get_status_display())
 
-    @admin.action(description="Send selected events again", permissions=["send_again"])
+    @admin.action(description=_("Send selected events again"), permissions=["send_again"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[EventDelivery]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         try:

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class EventsConfig(AppConfig):
     """Events to HTTP receivers (n8n): subscriptions, signed deliveries, their log."""
 
     name = "events"
-    verbose_name = "Events to n8n"
+    verbose_name = _("Events to n8n")
 
     def ready(self) -> None:
         # Raffles announce facts; this app records them for the receivers that asked.

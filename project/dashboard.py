@@ -5,7 +5,7 @@ Read-only queries across apps; `project` is the one place allowed to look at all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +13,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from conversation.handoff import waiting_for_a_person
+from conversation.models import Conversation
 from events.models import EventSubscription
 from raffles.limits import review_waiting_alert
 from raffles.models import LIVE_STATUSES, Order, OrderStatus, PaymentProof, ProofStatus
@@ -54,6 +56,9 @@ class Dashboard:
     receivers_disabled: list[EventSubscription]
     receivers_failing: list[EventSubscription]
     now: datetime
+    # Buyers who asked for a person; the bot is quiet for them.
+    waiting_for_a_person: list[Conversation] = field(default_factory=list)
+    waiting_for_a_person_count: int = 0
 
     @property
     def stalled_after_words(self) -> str:
@@ -90,12 +95,15 @@ def build_dashboard(*, now: datetime | None = None) -> Dashboard:
         .select_related("contact", "raffle")
         .order_by("clock_stopped_at", "pk")
     )
+    handoffs = waiting_for_a_person(now=now)
     return Dashboard(
         proofs_waiting=list(waiting[:LIST_SIZE]),
         proofs_waiting_count=waiting.count(),
         stalled_reviews=list(stalled[:LIST_SIZE]),
         stalled_reviews_count=stalled.count(),
         stalled_after=stalled_after,
+        waiting_for_a_person=list(handoffs[:LIST_SIZE]),
+        waiting_for_a_person_count=handoffs.count(),
         expiring=list(expiring[:LIST_SIZE]),
         expiring_count=expiring.count(),
         sales_today=sales_since(start_of_today(now)),

@@ -16,6 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 PLACEHOLDER = "change-me"
 
 
+class MissingSecrets(ImproperlyConfigured):
+    """Production settings without their secrets: `manage.py` prints this as one line, since
+    a traceback would bury the only thing the operator needs to read (which names to set)."""
+
+
 def local_secret_key(path: Path) -> str:
     """Return the local-mode secret key, generating it once into a git-ignored file."""
     if path.is_file():
@@ -36,7 +41,7 @@ def assert_production_secrets(
     offending = {name for name, value in required.items() if not value or _is_placeholder(value)}
     offending |= {name for name, value in (not_placeholder or {}).items() if _is_placeholder(value)}
     if offending:
-        raise ImproperlyConfigured(
+        raise MissingSecrets(
             "DEBUG is off but these variables are missing or still the .env.example placeholder: "
             + ", ".join(sorted(offending))
             + ". Set them in the environment or in .env."

@@ -1,5 +1,7 @@
 """Jazzmin's look and navigation for the operators' back office."""
 
+from django.utils.translation import gettext_lazy as _
+
 JAZZMIN_SETTINGS: dict[str, object] = {
     "site_title": "Raffle Backoffice",
     "site_header": "Raffle Backoffice",
@@ -8,13 +10,13 @@ JAZZMIN_SETTINGS: dict[str, object] = {
     "copyright": "Raffle Backoffice",
     "search_model": ["raffles.Order", "whatsapp.Contact"],
     "topmenu_links": [
-        {"name": "Dashboard", "url": "admin:index"},
+        {"name": _("Dashboard"), "url": "admin:index"},
         {
-            "name": "Payments to review",
+            "name": _("Payments to review"),
             "url": "/admin/raffles/order/?status__exact=PENDING_PAYMENT&has_proof=yes",
             "permissions": ["raffles.view_order"],
         },
-        {"name": "API docs", "url": "/api/v1/docs", "new_window": True},
+        {"name": _("API docs"), "url": "/api/v1/docs", "new_window": True},
     ],
     "order_with_respect_to": [
         "raffles",
@@ -54,13 +56,16 @@ JAZZMIN_SETTINGS: dict[str, object] = {
     "default_icon_parents": "fas fa-chevron-circle-right",
     "default_icon_children": "fas fa-circle",
     "show_ui_builder": False,
+    # Our fixes to the theme: long text wraps inside its card, sidebar headers wrap.
+    "custom_css": "backoffice/admin.css",
     "changeform_format": "horizontal_tabs",
     # The order page is read at a glance: proofs and history below the order, not in tabs.
     "changeform_format_overrides": {"raffles.order": "single", "whatsapp.contact": "single"},
 }
 
 JAZZMIN_UI_TWEAKS: dict[str, object] = {
-    "navbar": "navbar-dark",
+    # Light bar, dark links: "navbar-dark" alone left white links on Jazzmin's white bar.
+    "navbar": "navbar-white navbar-light",
     "sidebar": "sidebar-dark-primary",
     "theme": "default",
 }

@@ -381,6 +381,9 @@ WHATSAPP_INBOUND_HANDLER: str | None = (
 )
 # Minutes before a payment deadline at which a buyer without a proof gets one reminder.
 CONVERSATION_REMINDER_MINUTES = env.int("CONVERSATION_REMINDER_MINUTES", default=5)
+# Minutes the bot stays quiet for a buyer who asked for a person, unless an operator hands the
+# conversation back sooner. Each operator reply starts the quiet time again.
+HANDOFF_QUIET_MINUTES = env.int("HANDOFF_QUIET_MINUTES", default=240)
 PERIODIC_COMMANDS += [("remind_pending_orders", 60)]
 
 # --- Events to n8n (signed webhooks, events/) -------------------------------------------------
@@ -411,9 +414,19 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"task_outcomes_only": {"()": "project.logfilters.TaskOutcomesOnly"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Not propagated: with DEBUG on, Django's own "django" console handler printed every
+        # task line a second time.
+        "django.tasks": {
+            "handlers": ["console"],
+            "filters": ["task_outcomes_only"],
+            "propagate": False,
+        },
+    },
 }
 
 # --- Admin (Jazzmin) ---------------------------------------------------------------------------

@@ -51,7 +51,10 @@ class RunningProcess(Protocol):
 
 
 def _popen(argv: Sequence[str]) -> RunningProcess:
-    return subprocess.Popen(list(argv))
+    # A process group of its own: Ctrl-C reaches the supervisor alone, which stops each child
+    # once, gracefully. Otherwise the terminal's SIGINT and our SIGTERM both hit the children
+    # (gunicorn then kills its workers: "Perhaps out of memory?").
+    return subprocess.Popen(list(argv), process_group=0)
 
 
 @dataclass
@@ -127,7 +130,8 @@ class Supervisor:
         self._stopping = True
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
-        logger.info("received signal %s, stopping", signum)
+        if not self._stopping:  # `uv run` forwards the same Ctrl-C a second time
+            logger.info("received signal %s, stopping", signum)
         self.stop()
 
     def watch_once(self) -> int | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class RaffleError(Exception):
     """Base of every inventory rule a caller can break. `str(e)` is a human message."""
@@ -33,7 +35,7 @@ class RaffleInactive(RaffleError):
 
     def __init__(self, *, raffle_id: int) -> None:
         self.raffle_id = raffle_id
-        super().__init__("This raffle is not selling numbers right now.")
+        super().__init__(_("This raffle is not selling numbers right now."))
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
@@ -46,7 +48,7 @@ class RaffleNotReady(RaffleError):
 
     def __init__(self, *, raffle_id: int) -> None:
         self.raffle_id = raffle_id
-        super().__init__("The raffle cannot be activated until all its numbers exist.")
+        super().__init__(_("The raffle cannot be activated until all its numbers exist."))
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
@@ -59,7 +61,7 @@ class SoldOut(RaffleError):
 
     def __init__(self, *, raffle_id: int) -> None:
         self.raffle_id = raffle_id
-        super().__init__("Every number of this raffle is reserved or sold.")
+        super().__init__(_("Every number of this raffle is reserved or sold."))
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
@@ -130,7 +132,10 @@ class NotEnoughAvailable(RaffleError):
 
     def __init__(self, *, requested: int, available: int) -> None:
         self.requested, self.available = requested, available
-        super().__init__(f"Only {available} numbers are available ({requested} requested).")
+        super().__init__(
+            _("Only %(available)s numbers are available (%(requested)s requested).")
+            % {"available": available, "requested": requested}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"requested": self.requested, "available": self.available}
@@ -141,7 +146,9 @@ class TicketsTaken(RaffleError):
 
     def __init__(self, *, numbers: list[int]) -> None:
         self.numbers = numbers
-        super().__init__(f"Numbers already taken: {', '.join(map(str, numbers))}")
+        super().__init__(
+            _("Numbers already taken: %(numbers)s") % {"numbers": ", ".join(map(str, numbers))}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"numbers": self.numbers}
@@ -152,7 +159,9 @@ class LiveOrderExists(RaffleError):
 
     def __init__(self, *, order_id: int) -> None:
         self.order_id = order_id
-        super().__init__(f"The buyer already has an open order (#{order_id}) in this raffle.")
+        super().__init__(
+            _("The buyer already has an open order (#%(id)s) in this raffle.") % {"id": order_id}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"order_id": self.order_id}
@@ -163,7 +172,11 @@ class InvalidTransition(RaffleError):
 
     def __init__(self, *, order_id: int, status: str, target: str, reason: str = "") -> None:
         self.order_id, self.status, self.target = order_id, status, target
-        text = f"Order #{order_id} is {status}; it cannot become {target}."
+        text = _("Order #%(id)s is %(status)s; it cannot become %(target)s.") % {
+            "id": order_id,
+            "status": status,
+            "target": target,
+        }
         super().__init__(f"{text} {reason}".strip())
 
     def extra(self) -> dict[str, Any]:
@@ -175,7 +188,10 @@ class OrderNotPending(RaffleError):
 
     def __init__(self, *, order_id: int, status: str) -> None:
         self.order_id, self.status = order_id, status
-        super().__init__(f"Order #{order_id} is {status}, not waiting for payment.")
+        super().__init__(
+            _("Order #%(id)s is %(status)s, not waiting for payment.")
+            % {"id": order_id, "status": status}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "status": self.status}
@@ -186,7 +202,7 @@ class OrderExpired(RaffleError):
 
     def __init__(self, *, order_id: int) -> None:
         self.order_id = order_id
-        super().__init__(f"Order #{order_id} expired; its numbers were released.")
+        super().__init__(_("Order #%(id)s expired; its numbers were released.") % {"id": order_id})
 
     def extra(self) -> dict[str, Any]:
         return {"order_id": self.order_id}
@@ -198,7 +214,10 @@ class NumbersLost(RaffleError):
     def __init__(self, *, order_id: int, numbers: list[int]) -> None:
         self.order_id, self.numbers = order_id, numbers
         listed = ", ".join(map(str, numbers))
-        super().__init__(f"Order #{order_id} expired and these numbers were taken since: {listed}")
+        super().__init__(
+            _("Order #%(id)s expired and these numbers were taken since: %(numbers)s")
+            % {"id": order_id, "numbers": listed}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"order_id": self.order_id, "numbers": self.numbers}
@@ -209,7 +228,10 @@ class ProofAlreadyReviewed(RaffleError):
 
     def __init__(self, *, proof_id: int, status: str) -> None:
         self.proof_id, self.status = proof_id, status
-        super().__init__(f"Payment proof #{proof_id} was already reviewed ({status}).")
+        super().__init__(
+            _("Payment proof #%(id)s was already reviewed (%(status)s).")
+            % {"id": proof_id, "status": status}
+        )
 
     def extra(self) -> dict[str, Any]:
         return {"proof_id": self.proof_id, "status": self.status}
@@ -242,7 +264,8 @@ class RangeHasTakenNumbers(RaffleError):
         self.numbers, self.count = numbers, count
         listed = ", ".join(map(str, numbers))
         super().__init__(
-            f"The new range would drop {count} reserved or sold numbers (e.g. {listed})."
+            _("The new range would drop %(count)s reserved or sold numbers (e.g. %(numbers)s).")
+            % {"count": count, "numbers": listed}
         )
 
     def extra(self) -> dict[str, Any]:
@@ -254,7 +277,7 @@ class RaffleInUse(RaffleError):
 
     def __init__(self, *, raffle_id: int) -> None:
         self.raffle_id = raffle_id
-        super().__init__("Numbers of this raffle were reserved or sold; deactivate it instead.")
+        super().__init__(_("Numbers of this raffle were reserved or sold; deactivate it instead."))
 
     def extra(self) -> dict[str, Any]:
         return {"raffle_id": self.raffle_id}
@@ -286,7 +309,8 @@ class TooManyProofs(RaffleError):
     def __init__(self, *, order_id: int, limit: int) -> None:
         self.order_id, self.limit = order_id, limit
         super().__init__(
-            f"Order #{order_id} already has {limit} payment proofs, the most one order accepts."
+            _("Order #%(id)s already has %(limit)s payment proofs, the most one order accepts.")
+            % {"id": order_id, "limit": limit}
         )
 
     def extra(self) -> dict[str, Any]:

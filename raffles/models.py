@@ -7,10 +7,12 @@ Models hold data and the rules the database can enforce (constraints); every wor
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -98,6 +100,23 @@ _TICKET_PRICE_MAX = Decimal("9999999.99")
 _TICKETS_PER_ORDER_MAX = 100_000
 
 
+def default_time_zone() -> str:
+    """New raffles run in the site's time zone until the operator picks the buyers' own."""
+    return settings.TIME_ZONE
+
+
+def validate_time_zone(value: str) -> None:
+    if not value:
+        return
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            _("Unknown time zone %(zone)s. Use a name such as America/Argentina/Buenos_Aires."),
+            params={"zone": value},
+        ) from None
+
+
 class Raffle(models.Model):
     """A raffle selling the numbers `min_number`..`max_number` at one price."""
 
@@ -113,6 +132,16 @@ class Raffle(models.Model):
         default="USD",
         validators=[RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 code such as USD."))],
         help_text=_("ISO 4217 code, e.g. USD."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default=default_time_zone,
+        blank=True,  # empty: the site's TIME_ZONE
+        validators=[validate_time_zone],
+        help_text=_(
+            "Where the buyers live, e.g. America/Mexico_City: deadlines are told in its time."
+        ),
     )
     min_number = models.PositiveIntegerField(default=0)
     max_number = models.PositiveIntegerField(default=999)
@@ -361,7 +390,10 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Order #{self.pk} ({self.get_status_display()})"
+        return _("Order #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_live(self) -> bool:
@@ -514,7 +546,11 @@ class PaymentProof(models.Model):
         indexes = [models.Index(fields=["status", "received_at"], name="proof_status_received")]
 
     def __str__(self) -> str:
-        return f"Proof #{self.pk} for order #{self.order_id} ({self.get_status_display()})"
+        return _("Proof #%(id)s for order #%(order)s (%(status)s)") % {
+            "id": self.pk,
+            "order": self.order_id,
+            "status": self.get_status_display(),
+        }
 
 
 class OrderEvent(models.Model):

@@ -78,3 +78,30 @@ def test_serve_answers_health_admin_docs_and_spec_then_stops_on_sigterm(tmp_path
     assert "all processes stopped" in output
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0, "the web server outlived serve"
+
+
+def test_a_copied_env_example_stops_serve_with_one_line_naming_what_to_set(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text((REPO / ".env.example").read_text())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WHATSAPP_"))},
+        "ENV_FILE": str(env_file),
+    }
+    for name in ("DEBUG", "SECRET_KEY", "DATABASE_URL"):
+        env.pop(name, None)
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for name in ("SECRET_KEY", "WHATSAPP_APP_SECRET", "DJANGO_SUPERUSER_PASSWORD"):
+        assert name in lines[0]

@@ -7,6 +7,7 @@ bot's state to the Contact admin (this app knows nothing of the bot).
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from django.contrib import admin
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from project.files import private_file_response
 from whatsapp import (
@@ -27,8 +29,12 @@ from whatsapp.models import Contact, InboundMessage, WebhookCapture
 from whatsapp.rendering import inbound_text
 from whatsapp.selectors import contact_timeline
 
-# The contact page shows this many of the latest messages, both ways.
-TIMELINE_LENGTH = 200
+# The contact page shows this many messages, both ways, per page (newest page first): a buyer
+# with hundreds of messages stays one screen, with links to older pages.
+TIMELINE_LENGTH = 50
+# The page of the conversation asked for by the request being answered (readonly fields are
+# called with the object only; a context variable keeps each request's own page).
+_timeline_page: ContextVar[int] = ContextVar("timeline_page", default=1)
 
 
 def pretty_json(value: Any) -> str:
@@ -74,35 +80,80 @@ class ContactAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # orders point at them
 
-    @admin.display(description="24-hour window")
+    @admin.display(description=_("24-hour window"))
     def window(self, contact: Contact) -> str:
         if contact.window_open:
-            return format_html('<span class="badge text-bg-success">{}</span>', "open")
-        return format_html('<span class="badge text-bg-secondary">{}</span>', "closed")
+            return format_html('<span class="badge text-bg-success">{}</span>', _("open"))
+        return format_html('<span class="badge text-bg-secondary">{}</span>', _("closed"))
 
-    @admin.display(description="Conversation")
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        raw = request.GET.get("messages_page", "1")
+        page = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+        token = _timeline_page.set(page)
+        try:
+            return super().change_view(request, object_id, form_url, extra_context)
+        finally:
+            _timeline_page.reset(token)
+
+    @admin.display(description=_("Conversation"))
     def timeline(self, contact: Contact) -> str:
-        """Inbound and outbound interleaved in time order, with delivery statuses."""
-        entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH)
+        """Inbound and outbound interleaved in time order, with delivery statuses; one page."""
+        page = _timeline_page.get()
+        offset = (page - 1) * TIMELINE_LENGTH
+        # One more than a page: whether older messages exist.
+        entries = contact_timeline(contact=contact, limit=TIMELINE_LENGTH + 1, offset=offset)
+        older = len(entries) > TIMELINE_LENGTH
+        entries = entries[:TIMELINE_LENGTH]
         if not entries:
-            return "No messages yet."
+            return _("No messages yet.")
         rows = format_html_join(
             "",
             '<tr class="{}"><td class="text-nowrap">{}</td><td>{}</td>'
-            '<td style="white-space:pre-wrap">{}</td><td>{}</td></tr>',
+            '<td style="white-space:pre-wrap;overflow-wrap:anywhere">{}</td><td>{}</td></tr>',
             (
                 (
                     "table-light" if entry.direction == "in" else "table-success",
                     timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
-                    "buyer →" if entry.direction == "in" else "← bot",
+                    _("buyer →") if entry.direction == "in" else _("← bot"),
                     entry.text,
                     entry.status_label,
                 )
                 for entry in reversed(entries)  # oldest first, as a chat reads
             ),
         )
+        links = []
+        if older:
+            links.append(
+                format_html(
+                    '<a id="older-messages" href="?messages_page={}">{}</a>',
+                    page + 1,
+                    _("← Older messages"),
+                )
+            )
+        if page > 1:
+            links.append(
+                format_html(
+                    '<a id="newer-messages" href="?messages_page={}">{}</a>',
+                    page - 1,
+                    _("Newer messages →"),
+                )
+            )
+        nav = format_html(
+            '<div class="d-flex justify-content-between my-1">{}</div>',
+            format_html_join("", "<span>{}</span>", ((link,) for link in links)),
+        )
         return format_html(
-            '<table class="table table-sm" id="conversation-timeline"><tbody>{}</tbody></table>',
+            '{}<div class="table-responsive"><table class="table table-sm" '
+            'id="conversation-timeline" style="table-layout:fixed;width:100%">'
+            '<colgroup><col style="width:10em"><col style="width:6em"><col>'
+            '<col style="width:7em"></colgroup><tbody>{}</tbody></table></div>',
+            nav,
             rows,
         )
 
@@ -118,15 +169,15 @@ class InboundMessageAdmin(ReadOnlyAdmin):
     exclude = ["raw"]
     readonly_fields = ["media_link", "raw_json"]
 
-    @admin.display(description="Message")
+    @admin.display(description=_("Message"))
     def summary(self, message: InboundMessage) -> str:
         return inbound_text(message)[:80]
 
-    @admin.display(description="Raw JSON")
+    @admin.display(description=_("Raw JSON"))
     def raw_json(self, message: InboundMessage) -> str:
         return pretty_json(message.raw)
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def media_link(self, message: InboundMessage) -> str:
         if not message.media_file:
             return "—"
@@ -186,7 +237,7 @@ class WebhookCaptureAdmin(ReadOnlyAdmin):
             return queryset.defer("body")
         return queryset
 
-    @admin.display(description="Body")
+    @admin.display(description=_("Body"))
     def body_json(self, capture: WebhookCapture) -> str:
         raw = bytes(capture.body)
         try:
@@ -194,6 +245,6 @@ class WebhookCaptureAdmin(ReadOnlyAdmin):
         except ValueError:
             return format_html("<pre>{}</pre>", raw[:20_000].decode("utf-8", "replace"))
 
-    @admin.display(description="Headers")
+    @admin.display(description=_("Headers"))
     def headers_json(self, capture: WebhookCapture) -> str:
         return pretty_json(capture.headers)

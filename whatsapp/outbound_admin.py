@@ -8,8 +8,11 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from whatsapp.models import OutboundMessage, OutboundStatus, PendingStatus
+from whatsapp.rendering import render_payload
 from whatsapp.services.delivery import retry_failed
 
 __all__ = ["OutboundMessageAdmin", "PendingStatusAdmin"]
@@ -20,6 +23,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     list_display = [
         "id",
         "contact",
+        "message_text",
         "kind",
         "notice_kind",
         "status",
@@ -43,15 +47,23 @@ class OutboundMessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    @admin.display(description=_("Message"))
+    def message_text(self, message: OutboundMessage) -> str:
+        """What the buyer read (the first line, shortened), so the list says what was said."""
+        text, _choices = render_payload(message.payload or {})
+        return Truncator(" ".join((text or "—").split())).chars(90)
+
     @admin.action(
-        description="Send failed messages (or those needing a template) again",
+        description=_("Send failed messages (or those needing a template) again"),
         permissions=["change"],
     )
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
         again = [OutboundStatus.FAILED, OutboundStatus.NEEDS_TEMPLATE]
         ids = list(queryset.filter(status__in=again).values_list("pk", flat=True))
         count = retry_failed(outbound_ids=ids)
-        self.message_user(request, f"{count} message(s) queued again.", messages.SUCCESS)
+        self.message_user(
+            request, _("%(count)s message(s) queued again.") % {"count": count}, messages.SUCCESS
+        )
 
 
 @admin.register(PendingStatus)

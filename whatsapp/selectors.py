@@ -31,8 +31,9 @@ class TimelineEntry:
     at: datetime  # inbound: when the buyer sent it; outbound: when the bot decided to say it
 
 
-def contact_timeline(*, contact: Contact, limit: int) -> list[TimelineEntry]:
-    """The latest `limit` messages between the buyer and the bot, newest first.
+def contact_timeline(*, contact: Contact, limit: int, offset: int = 0) -> list[TimelineEntry]:
+    """The latest `limit` messages between the buyer and the bot (skipping the newest
+    `offset`, for older pages), newest first.
 
     Read receipts are left out: they are bookkeeping, not something said to the buyer.
     """
@@ -42,10 +43,12 @@ def contact_timeline(*, contact: Contact, limit: int) -> list[TimelineEntry]:
         .exclude(kind=OutboundKind.READ_RECEIPT)
         .order_by("-created_at", "-id")
     )
-    entries = [_said_by_buyer(message) for message in inbound[:limit]]
-    entries += [_said_by_bot(message) for message in outbound[:limit]]
+    # The page's messages are among the newest offset+limit of each direction.
+    reach = offset + limit
+    entries = [_said_by_buyer(message) for message in inbound[:reach]]
+    entries += [_said_by_bot(message) for message in outbound[:reach]]
     entries.sort(key=lambda entry: (entry.at, entry.id), reverse=True)
-    return entries[:limit]
+    return entries[offset:reach]
 
 
 def _said_by_buyer(message: InboundMessage) -> TimelineEntry:

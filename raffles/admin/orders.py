@@ -19,12 +19,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from project.files import private_file_response
 from raffles import services
 from raffles.admin.outcomes import Outcomes
 from raffles.errors import RaffleError
+from raffles.formatting import money
 from raffles.models import (
     LIVE_STATUSES,
     Order,
@@ -45,11 +47,15 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 class HasProofFilter(admin.SimpleListFilter):
-    title = "payment proof"
+    title = _("payment proof")
     parameter_name = "has_proof"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Has a proof"), ("waiting", "Proof waiting for review"), ("no", "No proof")]
+        return [
+            ("yes", _("Has a proof")),
+            ("waiting", _("Proof waiting for review")),
+            ("no", _("No proof")),
+        ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         proofs = PaymentProof.objects.filter(order=OuterRef("pk"))
@@ -66,7 +72,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=1000,
-        help_text="The buyer is told this reason on WhatsApp.",
+        help_text=_("The buyer is told this reason on WhatsApp."),
     )
 
 
@@ -79,7 +85,7 @@ class PaymentProofInline(admin.TabularInline):
         "original_filename",
         "received_at",
         "status",
-        "late",
+        "late_mark",
         "review_note",
         "reviewed_by",
         "actions",
@@ -92,10 +98,17 @@ class PaymentProofInline(admin.TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Proof")
+    @admin.display(description=_("late"))
+    def late_mark(self, proof: PaymentProof) -> str:
+        """A mark only for a late proof: a red cross on every punctual one read as an alarm."""
+        if not proof.late:
+            return ""
+        return format_html('<span class="badge text-bg-danger">{}</span>', _("late"))
+
+    @admin.display(description=_("Proof"))
     def preview(self, proof: PaymentProof) -> str:
         if not proof.file:
-            return format_html('<span class="text-muted">{}</span>', "file not downloaded yet")
+            return format_html('<span class="text-muted">{}</span>', _("file not downloaded yet"))
         url = reverse("admin:raffles_paymentproof_file", args=[proof.pk])
         if proof.mime_type in IMAGE_TYPES:
             return format_html(
@@ -105,21 +118,25 @@ class PaymentProofInline(admin.TabularInline):
                 url,
                 proof.pk,
             )
-        return format_html('<a href="{}" target="_blank">Open {} (PDF)</a>', url, proof.pk)
+        return format_html(
+            '<a href="{}" target="_blank">{}</a>', url, _("Open %(id)s (PDF)") % {"id": proof.pk}
+        )
 
     @admin.display(description="")
     def actions(self, proof: PaymentProof) -> str:
         if proof.status not in (ProofStatus.PENDING, ProofStatus.RECEIVING):
             return ""
         url = reverse("admin:raffles_order_reject_proof", args=[proof.order_id, proof.pk])
-        return format_html('<a class="btn btn-sm btn-outline-danger" href="{}">Reject…</a>', url)
+        return format_html(
+            '<a class="btn btn-sm btn-outline-danger" href="{}">{}</a>', url, _("Reject…")
+        )
 
 
 class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    verbose_name_plural = "History"
+    verbose_name_plural = _("History")
     fields = ["at", "from_status", "to_status", "source", "actor", "note"]
     readonly_fields = fields
 
@@ -215,49 +232,51 @@ class OrderAdmin(admin.ModelAdmin):
             results = queryset.filter(Q(pk__in=results.values("pk")) | Q(pk__in=by_number))
         return results, may_have_duplicates
 
-    @admin.display(description="Status", ordering="status")
+    @admin.display(description=_("Status"), ordering="status")
     def status_badge(self, order: Order) -> str:
         colour = STATUS_COLOURS.get(order.status, "secondary")
         return format_html(
             '<span class="badge text-bg-{}">{}</span>', colour, order.get_status_display()
         )
 
-    @admin.display(description="Buyer", ordering="contact__profile_name")
+    @admin.display(description=_("Buyer"), ordering="contact__profile_name")
     def buyer(self, order: Order) -> str:
         return str(order.contact)
 
-    @admin.display(description="Numbers")
+    @admin.display(description=_("Numbers"))
     def numbers_display(self, order: Order) -> str:
         numbers = sorted(ot.ticket.number for ot in order.order_tickets.all())
         shown = ", ".join(order.raffle.format_number(n) for n in numbers[:20])
         return shown + (f" … (+{len(numbers) - 20})" if len(numbers) > 20 else "")
 
-    @admin.display(description="Total", ordering="total_amount")
+    @admin.display(description=_("Total"), ordering="total_amount")
     def total(self, order: Order) -> str:
-        return f"{order.total_amount} {order.currency}"
+        return money(order.total_amount, order.currency)
 
-    @admin.display(description="Deadline", ordering="expires_at")
+    @admin.display(description=_("Deadline"), ordering="expires_at")
     def deadline(self, order: Order) -> str:
         if order.status not in LIVE_STATUSES:
             return "—"
         if order.is_under_review:
-            return "stopped (proof in review)"
+            return _("stopped (proof in review)")
         if order.expires_at is None or order.expires_at <= timezone.now():
-            return "lapsed"
-        return f"in {_minutes(order.expires_at)} min"
+            return _("lapsed")
+        return _("in %(minutes)s min") % {"minutes": _minutes(order.expires_at)}
 
-    @admin.display(description="Proof", boolean=False)
+    @admin.display(description=_("Proof"), boolean=False)
     def proof_indicator(self, order: Order) -> str:
         if getattr(order, "proof_waiting", False):
-            return format_html('<span class="badge text-bg-warning">{}</span>', "to review")
+            return format_html('<span class="badge text-bg-warning">{}</span>', _("to review"))
         if getattr(order, "proof_any", False):
-            return format_html('<span class="badge text-bg-light">{}</span>', "reviewed")
+            return format_html('<span class="badge text-bg-light">{}</span>', _("reviewed"))
         return "—"
 
     # --- bulk actions --------------------------------------------------------------------------
-    @admin.action(description="Confirm payment of selected orders", permissions=["confirm_payment"])
+    @admin.action(
+        description=_("Confirm payment of selected orders"), permissions=["confirm_payment"]
+    )
     def confirm_selected(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        outcomes = Outcomes(verb="confirmed")
+        outcomes = Outcomes(verb=_("confirmed"))
         for order in queryset.order_by("pk"):
             if order.status == OrderStatus.PAID:
                 outcomes.unchanged.append(order.pk)
@@ -270,7 +289,7 @@ class OrderAdmin(admin.ModelAdmin):
                 outcomes.done.append(order.pk)
         self._report(request, outcomes)
 
-    @admin.action(description="Cancel selected orders…", permissions=["cancel_order"])
+    @admin.action(description=_("Cancel selected orders…"), permissions=["cancel_order"])
     def cancel_selected(
         self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> TemplateResponse | None:
@@ -281,7 +300,7 @@ class OrderAdmin(admin.ModelAdmin):
                 "admin/raffles/order/reason.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Cancel orders",
+                    "title": _("Cancel orders"),
                     "form": form,
                     "orders": queryset,
                     "action": "cancel_selected",
@@ -289,7 +308,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "bulk": True,
                 },
             )
-        outcomes = Outcomes(verb="cancelled")
+        outcomes = Outcomes(verb=_("cancelled"))
         for order in queryset.order_by("pk"):
             if order.status == OrderStatus.CANCELLED:
                 outcomes.unchanged.append(order.pk)
@@ -353,9 +372,13 @@ class OrderAdmin(admin.ModelAdmin):
         try:
             services.confirm_payment(order=order, by=request.user)
         except RaffleError as error:
-            self.message_user(request, f"Not confirmed: {error.message}", messages.ERROR)
+            self.message_user(
+                request, _("Not confirmed: %(error)s") % {"error": error.message}, messages.ERROR
+            )
         else:
-            self.message_user(request, f"Order #{order.pk} is paid.", messages.SUCCESS)
+            self.message_user(
+                request, _("Order #%(id)s is paid.") % {"id": order.pk}, messages.SUCCESS
+            )
         return self._back_to(order)
 
     def cancel_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
@@ -365,10 +388,10 @@ class OrderAdmin(admin.ModelAdmin):
         return self._with_reason(
             request,
             order,
-            title=f"Cancel order #{order.pk}",
+            title=_("Cancel order #%(id)s") % {"id": order.pk},
             act=lambda reason: services.cancel_order(order=order, by=request.user, reason=reason),
-            done=f"Order #{order.pk} is cancelled.",
-            refused="Not cancelled",
+            done=_("Order #%(id)s is cancelled.") % {"id": order.pk},
+            refused=_("Not cancelled"),
         )
 
     def reject_proof_view(self, request: HttpRequest, order_id: int, proof_id: int) -> HttpResponse:
@@ -378,10 +401,11 @@ class OrderAdmin(admin.ModelAdmin):
         return self._with_reason(
             request,
             proof.order,
-            title=f"Reject the proof of order #{order_id}",
+            title=_("Reject the proof of order #%(id)s") % {"id": order_id},
             act=lambda reason: services.reject_proof(proof=proof, by=request.user, reason=reason),
-            done=f"Proof rejected; the buyer of order #{order_id} is asked for another.",
-            refused="Not rejected",
+            done=_("Proof rejected; the buyer of order #%(id)s is asked for another.")
+            % {"id": order_id},
+            refused=_("Not rejected"),
         )
 
     def _with_reason(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+
 from raffles.errors import RaffleError
 
 
@@ -21,11 +23,18 @@ class Outcomes:
         self.refused[error.message].append(order_id)
 
     def summary(self) -> str:
-        parts = [f"{len(self.done)} {self.verb}"]
+        verb = str(self.verb)
+        parts = [f"{len(self.done)} {verb}"]
         if self.unchanged:
-            parts.append(f"{len(self.unchanged)} already {self.verb} ({_ids(self.unchanged)})")
+            parts.append(
+                _("%(count)s already %(verb)s (%(ids)s)")
+                % {"count": len(self.unchanged), "verb": verb, "ids": _ids(self.unchanged)}
+            )
         for reason, ids in self.refused.items():
-            parts.append(f"{len(ids)} skipped: {reason} ({_ids(ids)})")
+            parts.append(
+                _("%(count)s skipped: %(reason)s (%(ids)s)")
+                % {"count": len(ids), "reason": reason, "ids": _ids(ids)}
+            )
         return ", ".join(parts) + "."
 
     @property

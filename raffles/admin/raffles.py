@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -20,12 +20,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from project.files import spreadsheet_cell
 from raffles import selectors, services
 from raffles.admin.board import BoardAdminMixin
 from raffles.admin.draw import RUN_DRAW_PERMISSION, PrizeInline, draw_proof, run_draw_view
 from raffles.errors import RaffleError
+from raffles.formatting import list_separator, local_stamp, money
 from raffles.models import OrderStatus, OrderTicket, Raffle, RaffleEvent, TicketStatus
 
 # Fields the operator sets when creating a raffle; `create_raffle` takes exactly these.
@@ -46,6 +48,7 @@ CREATE_FIELDS = [
     "lottery_name",
     "lottery_date",
     "unsold_policy",
+    "time_zone",
 ]
 
 
@@ -57,6 +60,18 @@ class RaffleForm(forms.ModelForm):
     class Meta:
         model = Raffle
         fields = CREATE_FIELDS
+        # The field's name is the code's; operators read what it does.
+        labels = {"reservation_ttl_minutes": _("Minutes a buyer has to pay")}
+        # Django's NumberInput misses the theme's input class: it rendered as a bare box.
+        widgets = {
+            "ticket_price": forms.NumberInput(attrs={"class": "form-control", "step": "0.01"})
+        }
+        help_texts = {
+            "reservation_ttl_minutes": _(
+                "How long reserved numbers are held for a buyer before they are released; "
+                "empty uses the site default."
+            )
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -135,7 +150,7 @@ class RaffleEventAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.display(description="Before → after")
+    @admin.display(description=_("Before → after"))
     def what_changed(self, event: RaffleEvent) -> str:
         return _changes_table(event)
 
@@ -161,6 +176,7 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     inlines = [PrizeInline]
     readonly_fields = [
         "draw_proof",
+        "orders_of_raffle",
         "availability_summary",
         "tickets_ready",
         "board_picture",
@@ -169,12 +185,18 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fieldsets = [
-        (None, {"fields": ["title", "description", "is_active", "draw_at"]}),
-        ("Price and numbers", {"fields": ["ticket_price", "currency", "min_number", "max_number"]}),
+        (None, {"fields": ["title", "description", "is_active", "draw_at", "time_zone"]}),
         (
-            "Orders",
+            _("Price and numbers"),
+            {"fields": ["ticket_price", "currency", "min_number", "max_number"]},
+        ),
+        (
+            # Rules for buyers' orders, and a way to the orders themselves (the tab's name
+            # promised orders and showed only settings).
+            _("Orders"),
             {
                 "fields": [
+                    "orders_of_raffle",
                     "max_tickets_per_order",
                     "reservation_ttl_minutes",
                     "payment_instructions",
@@ -182,7 +204,7 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             },
         ),
         (
-            "Draw",
+            _("Draw"),
             {
                 "fields": [
                     "draw_method",
@@ -194,17 +216,17 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Availability", {"fields": ["availability_summary", "tickets_ready"]}),
-        ("Board", {"fields": ["board_picture"]}),
-        ("History", {"fields": ["history"]}),
-        ("Timestamps", {"fields": ["created_at", "updated_at"]}),
+        (_("Availability"), {"fields": ["availability_summary", "tickets_ready"]}),
+        (_("Board"), {"fields": ["board_picture"]}),
+        (_("History"), {"fields": ["history"]}),
+        (_("Timestamps"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     # --- list: counts per status for the page's raffles in one grouped query ------------------
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RaffleChangeList
 
-    @admin.display(description="Sales")
+    @admin.display(description=_("Sales"))
     def sales_state(self, raffle: Raffle) -> str:
         if raffle.drawn_at:
             return "drawn"
@@ -212,27 +234,27 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             return "closed"
         return "open" if raffle.is_active else "—"
 
-    @admin.display(description="Price", ordering="ticket_price")
+    @admin.display(description=_("Price"), ordering="ticket_price")
     def price(self, raffle: Raffle) -> str:
-        return f"{raffle.ticket_price} {raffle.currency}"
+        return money(raffle.ticket_price, raffle.currency)
 
-    @admin.display(description="Numbers")
+    @admin.display(description=_("Numbers"))
     def number_range(self, raffle: Raffle) -> str:
         return _span(raffle, raffle.min_number, raffle.max_number)
 
-    @admin.display(description="Sold")
+    @admin.display(description=_("Sold"))
     def sold(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.SOLD)
 
-    @admin.display(description="Reserved")
+    @admin.display(description=_("Reserved"))
     def reserved(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.RESERVED)
 
-    @admin.display(description="Available")
+    @admin.display(description=_("Available"))
     def available(self, raffle: Raffle) -> int:
         return _count(raffle, TicketStatus.AVAILABLE)
 
-    @admin.display(description="Sold %")
+    @admin.display(description=_("Sold %"))
     def progress(self, raffle: Raffle) -> str:
         sold = _count(raffle, TicketStatus.SOLD)
         reserved = _count(raffle, TicketStatus.RESERVED)
@@ -250,11 +272,11 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             f"{sold_pct:.1f}",
         )
 
-    @admin.display(description="Draw and its proof")
+    @admin.display(description=_("Draw and its proof"))
     def draw_proof(self, raffle: Raffle) -> str:
         return draw_proof(raffle)
 
-    @admin.display(description="Availability")
+    @admin.display(description=_("Availability"))
     def availability_summary(self, raffle: Raffle) -> str:
         if raffle.pk is None:
             return "—"
@@ -273,7 +295,27 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]),
         )
 
-    @admin.display(description="Changes")
+    @admin.display(description=_("Orders of this raffle"))
+    def orders_of_raffle(self, raffle: Raffle) -> str:
+        if raffle.pk is None:
+            return "—"
+        counts = dict(
+            raffle.orders.values("status").annotate(n=Count("pk")).values_list("status", "n")
+        )
+        url = reverse("admin:raffles_order_changelist") + f"?raffle__id__exact={raffle.pk}"
+        parts = format_html_join(
+            " ",
+            '<a class="badge text-bg-light" href="{}&status__exact={}">{}: {}</a>',
+            ((url, status, label, counts.get(status, 0)) for status, label in OrderStatus.choices),
+        )
+        return format_html(
+            '<a href="{}">{}</a> {}',
+            url,
+            _("%(count)s orders") % {"count": sum(counts.values())},
+            parts,
+        )
+
+    @admin.display(description=_("Changes"))
     def history(self, raffle: Raffle) -> str:
         """Every change of this raffle, oldest first (a read-only table, not a formset)."""
         if raffle.pk is None:
@@ -294,10 +336,15 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
             ),
         )
         return format_html(
-            '<table class="table table-sm raffle-history"><thead><tr><th>When</th>'
-            "<th>Change</th><th>Before → after</th><th>By</th><th>Note</th></tr></thead>"
+            '<table class="table table-sm raffle-history"><thead><tr><th>{}</th>'
+            "<th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
             "<tbody>{}</tbody></table>",
-            rows or mark_safe('<tr><td colspan="5">No changes recorded.</td></tr>'),
+            _("When"),
+            _("Change"),
+            _("Before → after"),
+            _("By"),
+            _("Note"),
+            rows or format_html('<tr><td colspan="5">{}</td></tr>', _("No changes recorded.")),
         )
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
@@ -325,41 +372,43 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
                 raffle=Raffle.objects.get(pk=obj.pk), changes=changes, by=request.user
             )
         except RaffleError as error:
-            self.message_user(request, f"Not saved: {error.message}", messages.ERROR)
+            self.message_user(
+                request, _("Not saved: %(error)s") % {"error": error.message}, messages.ERROR
+            )
 
     # --- actions -------------------------------------------------------------------------------
-    @admin.action(description="Activate (open sales)", permissions=["change"])
+    @admin.action(description=_("Activate (open sales)"), permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.activate_raffle(raffle=raffle, by=request.user),
-            "activated",
+            _("%(count)s raffle(s) activated."),
         )
 
-    @admin.action(description="Deactivate (close sales)", permissions=["change"])
+    @admin.action(description=_("Deactivate (close sales)"), permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.deactivate_raffle(raffle=raffle, by=request.user),
-            "deactivated",
+            _("%(count)s raffle(s) deactivated."),
         )
 
-    @admin.action(description="Generate missing ticket numbers", permissions=["change"])
+    @admin.action(description=_("Generate missing ticket numbers"), permissions=["change"])
     def generate_missing_tickets(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> None:
         self._each(
             request,
             queryset,
             lambda raffle: services.generate_tickets(raffle=raffle),
-            "checked for missing numbers",
+            _("%(count)s raffle(s) checked for missing numbers."),
         )
 
-    @admin.action(description="Run the draw…", permissions=["run_draw"])
+    @admin.action(description=_("Run the draw…"), permissions=["run_draw"])
     def run_draw(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse | None:
         """To the confirmation page: one raffle at a time, never a bulk draw."""
         if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one raffle to draw.", messages.WARNING)
+            self.message_user(request, _("Choose exactly one raffle to draw."), messages.WARNING)
             return None
         return HttpResponseRedirect(
             reverse("admin:raffles_raffle_run_draw", args=[queryset.get().pk])
@@ -368,7 +417,7 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
     def has_run_draw_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(RUN_DRAW_PERMISSION)
 
-    @admin.action(description="Export sold numbers with buyers (CSV)", permissions=["view"])
+    @admin.action(description=_("Export sold numbers with buyers (CSV)"), permissions=["view"])
     def export_sold_csv(self, request: HttpRequest, queryset: QuerySet[Raffle]) -> HttpResponse:
         return sold_numbers_csv(list(queryset))
 
@@ -377,7 +426,7 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
         request: HttpRequest,
         queryset: QuerySet[Raffle],
         service: Callable[[Raffle], object],
-        verb: str,
+        done_message: str,
     ) -> None:
         done, refused = 0, []
         for raffle in queryset:
@@ -387,9 +436,9 @@ class RaffleAdmin(BoardAdminMixin, admin.ModelAdmin):
                 refused.append(f"{raffle.title}: {error.message}")
             else:
                 done += 1
-        self.message_user(request, f"{done} raffle(s) {verb}.", messages.SUCCESS)
+        self.message_user(request, done_message % {"count": done}, messages.SUCCESS)
         for line in refused:
-            self.message_user(request, f"Skipped {line}", messages.WARNING)
+            self.message_user(request, _("Skipped %(line)s") % {"line": line}, messages.WARNING)
 
     def get_urls(self) -> list[Any]:
         return [
@@ -430,7 +479,7 @@ class _Echo:
 
 def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
     """Every SOLD number with its buyer and order, streamed (a raffle may sell a million)."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), delimiter=list_separator())
     rows = (
         OrderTicket.objects.filter(
             order__raffle__in=raffles,
@@ -443,6 +492,8 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
     )
 
     def lines():
+        # A byte order mark: without it Excel reads UTF-8 as ANSI and "María" as "MarÃ­a".
+        yield "\ufeff"
         yield writer.writerow(
             ["raffle", "number", "order", "buyer_wa_id", "buyer_name", "paid_at", "amount"]
         )
@@ -457,8 +508,8 @@ def sold_numbers_csv(raffles: list[Raffle]) -> StreamingHttpResponse:
                     order.pk,
                     order.contact.wa_id,
                     order.contact.profile_name,
-                    order.confirmed_at.isoformat() if order.confirmed_at else "",
-                    order.unit_price,
+                    local_stamp(order.confirmed_at, raffle=order.raffle),
+                    money(order.unit_price, order.raffle.currency),
                 )
             )
 

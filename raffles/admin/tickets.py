@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from raffles.models import TicketNumber
 
@@ -43,6 +44,6 @@ class TicketNumberAdmin(admin.ModelAdmin):
             return queryset.none(), False
         return queryset.filter(number=int(term)), False
 
-    @admin.display(description="Number", ordering="number")
+    @admin.display(description=_("Number"), ordering="number")
     def display_number(self, ticket: TicketNumber) -> str:
         return ticket.raffle.format_number(ticket.number)

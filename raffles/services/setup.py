@@ -30,6 +30,7 @@ from raffles.models import (
     TicketNumber,
     TicketStatus,
     UnsoldPolicy,
+    default_time_zone,
 )
 from raffles.services.draw import commit_seed
 from raffles.services.generation import _drop_outside_range, generate_tickets, validate_range
@@ -55,6 +56,7 @@ def create_raffle(
     lottery_name: str = "",
     lottery_date: date | None = None,
     unsold_policy: str = UnsoldPolicy.HOUSE_KEEPS,
+    time_zone: str = "",
     by: Any = None,
     source: ChangeSource | str = ChangeSource.OPERATOR,
 ) -> Raffle:
@@ -80,6 +82,7 @@ def create_raffle(
         lottery_name=lottery_name,
         lottery_date=lottery_date,
         unsold_policy=unsold_policy,
+        time_zone=time_zone or default_time_zone(),
     )
     _check_largest_order(raffle)
     raffle.full_clean()
@@ -199,6 +202,7 @@ EDITABLE_FIELDS = (
     "lottery_name",
     "lottery_date",
     "unsold_policy",
+    "time_zone",
 )
 # How the raffle is drawn: chosen before sales open, fixed once they have.
 DRAW_SETUP_FIELDS = ("draw_method", "lottery_name", "lottery_date", "unsold_policy")

@@ -43,7 +43,9 @@ def test_a_buyers_name_never_becomes_a_formula_in_the_export(client, superuser, 
 
     response = client.get(reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]))
 
-    [header, row] = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    [header, row] = list(
+        csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig")))
+    )
     assert row[header.index("buyer_name")] == "'" + name
     assert row[header.index("number")] == "05"
     assert response["Content-Disposition"] == f'attachment; filename="raffle-{raffle.pk}-sold.csv"'
@@ -57,7 +59,7 @@ def test_ordinary_names_are_exported_as_they_are(client, superuser, raffle):
 
     response = client.get(reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]))
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[1][4] == "Ana-María"
 
 
@@ -219,3 +221,22 @@ def test_the_buyers_filename_is_shown_as_text_on_the_order_page(client, superuse
 
     assert "&lt;img src=x onerror=alert(1)&gt;.png" in page
     assert "<img src=x onerror" not in page
+
+
+def test_the_export_opens_in_excel_with_accents_and_local_columns(client, superuser, raffle):
+    from django.utils import translation
+
+    services.confirm_payment(
+        order=pending_order_with_proof(raffle, make_buyer(1, name="María"), [5])
+    )
+    client.force_login(superuser)
+
+    with translation.override("es"):
+        response = client.get(reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]))
+        body = b"".join(response.streaming_content)
+
+    # UTF-8 with a byte order mark, and ";" columns as Excel expects where "," is the decimal mark.
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1][4] == "María"
+    assert rows[1][-1].endswith(raffle.currency) and "," in rows[1][-1]

@@ -130,7 +130,7 @@ def test_sold_numbers_export_lists_each_number_with_its_buyer(client, superuser,
 
     response = client.get(reverse("admin:raffles_raffle_sold_csv", args=[raffle.pk]))
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:4] == ["raffle", "number", "order", "buyer_wa_id"]
     assert [(r[1], r[4]) for r in rows[1:]] == [("05", "Ana"), ("09", "Ana")]
 

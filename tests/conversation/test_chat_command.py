@@ -54,7 +54,7 @@ def test_operator_shortcuts_and_other_kinds(monkeypatch, bot_settings, db):
     )
 
     assert "expired" in output
-    assert "only read text" in output
+    assert "can't read that kind" in output
     assert "no live order to cancel" in output
     assert "unknown shortcut" in output
 
@@ -89,3 +89,50 @@ def test_in_local_mode_the_proof_file_arrives_and_a_junk_one_is_refused(
     assert "We could not use the file you sent" in output
     assert order.is_under_review
     assert [p.status for p in order.proofs.order_by("pk")] == ["REJECTED", "PENDING"]
+
+
+def test_in_local_mode_a_proof_sent_from_the_terminal_is_stored_even_with_a_worker_running(
+    monkeypatch, bot_settings, db
+):
+    from raffles.models import PaymentProof
+    from whatsapp.models import InboundMessage, MediaStatus
+
+    # The task worker of `serve`, racing the terminal: it must find nothing to "download".
+    bot_settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}
+    }
+
+    chat(monkeypatch, ["hi", "2", "1", "1", "/image"], "--demo", "--as", "5491177777777")
+
+    proof = PaymentProof.objects.get(order__contact__wa_id="5491177777777")
+    assert proof.file  # the preview in the admin has something to show
+    message = InboundMessage.objects.get(contact__wa_id="5491177777777", msg_type="image")
+    assert message.media_status == MediaStatus.STORED
+
+
+def test_an_operators_action_shows_while_the_buyer_is_still_typing(monkeypatch, bot_settings, db):
+    import os
+    import threading
+
+    from conversation.management.commands.chat import Session
+    from raffles import services
+
+    chat_out = io.StringIO()
+
+    class Out:
+        def write(self, text: str, ending: str = "\n") -> None:
+            chat_out.write(text + ending)
+
+        def flush(self) -> None: ...
+
+    chat(monkeypatch, ["hi", "2", "1", "1"], "--demo")
+    buyer = Session(wa_id="5491100000000", name="T", secret="s", out=Out())
+    order = Order.objects.get(contact__wa_id="5491100000000")
+    services.confirm_payment(order=order)
+    read, write = os.pipe()
+    threading.Timer(1.6, lambda: os.write(write, b"hi\n")).start()
+
+    with os.fdopen(read) as stdin:
+        buyer._wait_for_input(stdin)
+
+    assert "Payment confirmed" in chat_out.getvalue()

@@ -207,7 +207,7 @@ def test_unknown_text_gets_a_hint_in_every_state(chat):
 
 @pytest.mark.parametrize("kind", ["sticker", "location", "reaction", "unsupported"])
 def test_other_message_kinds_get_a_polite_fallback(chat, kind):
-    run(chat, [("hi", "", "CHOOSE_MODE"), (f"[{kind}]", "only read text", "CHOOSE_MODE")])
+    run(chat, [("hi", "", "CHOOSE_MODE"), (f"[{kind}]", "can't read that kind", "CHOOSE_MODE")])
 
 
 def test_a_file_outside_wait_proof_is_not_taken_as_a_proof(chat):
@@ -294,7 +294,7 @@ def test_the_operator_can_switch_the_bot_to_spanish(chat):
             [
                 ("hola", ["Elegir mis números", "Quedan 100 números"], "CHOOSE_MODE"),
                 ("Números al azar", "¿Cuántos números quieres?", "ASK_QTY"),
-                ("2", ["Reservado para ti", "Total: 10.00 USD"], "CONFIRM_RESERVATION"),
+                ("2", ["Reservado para ti", "Total: 10,00 USD"], "CONFIRM_RESERVATION"),
                 ("cancelar", "se liberaron sus números", "CHOOSE_MODE"),
             ],
         )

@@ -10,12 +10,14 @@ from conversation.parsing import (
     Command,
     Mode,
     is_greeting,
+    names_numbers,
     normalize,
     parse_command,
     parse_index,
     parse_mode,
     parse_numbers,
     parse_quantity,
+    parse_random_request,
     parse_yes_no,
 )
 
@@ -217,3 +219,34 @@ def test_parsing_never_fails_on_arbitrary_text(text):
     parse_yes_no(text)
     parse_mode(text)
     is_greeting(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [("quiero 3 números", 3), ("dame 2", 2), ("dame 2 al azar", 2), ("give me 4 tickets", 4)],
+)
+def test_a_how_many_said_in_a_sentence_is_a_quantity(text, qty):
+    assert parse_quantity(text) == qty
+
+
+@pytest.mark.parametrize(
+    ("text", "qty"),
+    [("dame 2 al azar", 2), ("quiero 3 numeros al azar", 3), ("2 random numbers", 2)],
+)
+def test_a_sentence_asking_for_random_numbers_says_how_many(text, qty):
+    assert parse_random_request(text) == qty
+
+
+@pytest.mark.parametrize("text", ["quiero 3 números", "3", "el 7 y el 13"])
+def test_a_count_without_random_is_not_a_random_request(text):
+    assert parse_random_request(text) is None
+
+
+def test_numbers_named_with_articles_are_read():
+    assert parse_numbers("el 7 y el 13").numbers == [7, 13]
+    assert parse_numbers("los números 5 y 8").numbers == [5, 8]
+    assert names_numbers("el 7 y el 13")
+
+
+def test_a_how_many_is_not_read_as_a_number_to_pick():
+    assert not parse_numbers("quiero 3 números").ok

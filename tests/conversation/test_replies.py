@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import translation
 
 from conversation import replies
 from raffles.models import Order, OrderStatus, Raffle
@@ -55,13 +55,33 @@ def test_money_has_two_decimals_thousands_and_the_currency():
     assert replies.money(Decimal("5"), "USD") == "5.00 USD"
 
 
-def test_deadlines_are_shown_in_the_operators_time_zone(settings):
-    settings.TIME_ZONE = "America/Argentina/Buenos_Aires"
+def test_money_follows_the_language():
+    with translation.override("es"):
+        assert replies.money(Decimal("15000"), "ARS") == "15.000,00 ARS"
+    with translation.override("en"):
+        assert replies.money(Decimal("15000"), "ARS") == "15,000.00 ARS"
+
+
+def test_deadlines_are_told_in_the_raffles_time_zone_without_a_zone_name(settings):
+    settings.TIME_ZONE = "UTC"
+    raffle = unsaved_raffle(pk=1, title="x", time_zone="America/Argentina/Buenos_Aires")
     moment = dt.datetime(2026, 11, 22, 15, 30, tzinfo=dt.UTC)
 
-    with timezone.override("America/Argentina/Buenos_Aires"):
-        assert replies.when(moment, now=NOW) == "12:30 -03"
-        assert replies.when(moment + dt.timedelta(days=1), now=NOW) == "Mon 23 Nov 12:30 -03"
+    assert replies.when(moment, raffle=raffle, now=NOW) == "12:30"
+    assert replies.when(moment + dt.timedelta(days=1), raffle=raffle, now=NOW) == (
+        "12:30 on Mon 23 Nov"
+    )
+    with translation.override("es"):
+        assert replies.when(moment + dt.timedelta(days=1), raffle=raffle, now=NOW) == (
+            "12:30 del lunes 23 de noviembre"
+        )
+
+
+def test_a_raffle_without_a_zone_uses_the_sites(settings):
+    settings.TIME_ZONE = "America/Mexico_City"
+    moment = dt.datetime(2026, 11, 22, 15, 30, tzinfo=dt.UTC)
+
+    assert replies.when(moment, raffle=unsaved_raffle(pk=1, title="x"), now=NOW) == "09:30"
 
 
 def test_numbers_are_zero_padded_to_the_raffles_width():

@@ -5,9 +5,12 @@ handler, the raffles services and the outbox. Each table row is (buyer -> bot / 
 from __future__ import annotations
 
 import random
+import zoneinfo
+from decimal import Decimal
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import translation
 
 from conversation.models import Conversation, ConversationState
 from raffles.invariants import assert_inventory_consistent
@@ -54,7 +57,17 @@ def test_random_numbers_from_greeting_to_proof_as_an_image(chat, raffle):
             ("a few", "how many numbers", "ASK_QTY"),
             ("11", "between 1 and 10", "ASK_QTY"),
             ("3", ["Reserved for you", "Total: 15.00 USD", "Please confirm before"], None, "DRAFT"),
-            ("#1", ["Order #", "confirmed", "Transfer to Bank 123-456", "photo or PDF"], None),
+            (
+                "#1",
+                [
+                    "Order #",
+                    "held for you",
+                    "await your payment",
+                    "Transfer to Bank 123-456",
+                    "photo or PDF",
+                ],
+                None,
+            ),
             ("when?", ["waiting for a photo or PDF", "15.00 USD"], "WAIT_PROOF"),
             ("[image]", "received your payment proof", "DONE", "PENDING_PAYMENT"),
             ("thanks!", "Pick my numbers", "CHOOSE_MODE"),
@@ -253,7 +266,7 @@ def test_a_buyers_own_cancel_is_not_announced_twice(chat, raffle):
 
 @pytest.mark.parametrize("kind", ["sticker", "location", "reaction", "audio", "unsupported"])
 def test_other_kinds_of_message_get_a_polite_fallback(chat, raffle, kind):
-    run(chat, [("hi", "", "CHOOSE_MODE"), (f"[{kind}]", "only read text", "CHOOSE_MODE")])
+    run(chat, [("hi", "", "CHOOSE_MODE"), (f"[{kind}]", "can't read that kind", "CHOOSE_MODE")])
 
 
 def test_a_photo_outside_the_wait_for_proof_is_not_a_proof(chat, raffle):
@@ -430,3 +443,44 @@ def test_a_buyer_cannot_act_on_another_buyers_order(chat, other_chat, raffle):
 
     theirs.refresh_from_db()
     assert theirs.status == OrderStatus.DRAFT
+
+
+def test_a_spanish_buyer_is_told_local_money_and_local_time(chat, bot_settings, settings):
+    settings.TIME_ZONE = "UTC"
+    make_raffle(
+        title="Rifa Auto",
+        ticket_price=Decimal("15000"),
+        currency="ARS",
+        time_zone="America/Argentina/Buenos_Aires",
+    )
+    with translation.override("es"):
+        run(
+            chat,
+            [
+                ("hola", ["15.000,00 ARS"], "CHOOSE_MODE"),
+                ("dame 2 al azar", ["Total: 30.000,00 ARS", "Confirma antes de las"], None),
+                ("sí", ["quedan apartados", "Esperamos tu pago hasta las"], "WAIT_PROOF"),
+            ],
+        )
+
+    held = chat.outbox()[-1]
+    deadline = chat.order().expires_at
+    in_buenos_aires = deadline.astimezone(zoneinfo.ZoneInfo("America/Argentina/Buenos_Aires"))
+    # "hasta las 14:29" (Buenos Aires), not "17:29 UTC"; late at night the day is added.
+    assert f"hasta las {in_buenos_aires:%H:%M}" in held
+    assert "UTC" not in held and f"{deadline:%H:%M}" not in held
+
+
+def test_spanish_buyers_name_their_numbers_in_words(chat, raffle):
+    with translation.override("es"):
+        run(
+            chat,
+            [
+                ("hola", "", "CHOOSE_MODE"),
+                ("el 7 y el 13", ["07, 13", "Total: 10,00 USD"], "CONFIRM_RESERVATION"),
+                ("cancelar", "", None),
+                ("Elegir mis números", "", "ASK_PICK_NUMBERS"),
+                ("quiero 3 números", "", "ASK_PICK_NUMBERS"),
+                ("dame 2 al azar", ["Reservado para ti"], "CONFIRM_RESERVATION"),
+            ],
+        )

@@ -357,7 +357,8 @@ class Buyer:
         if "Which numbers would you like" in text or "Please send the numbers you want" in text:
             await self.pick_numbers(message["text"])
             return
-        if "Send a photo or PDF" in text or "waiting for a photo or PDF" in text:
+        # "We await your payment until 14:29: send a photo or PDF ..." after confirming.
+        if "send a photo or pdf" in text.lower() or "waiting for a photo or PDF" in text:
             roll = self.rng.random()
             if self.abandoner and self.last_order != "abandoned":
                 self.last_order = "abandoned"

@@ -86,7 +86,7 @@ def test_an_image_nobody_asked_for_is_not_downloaded(django_capture_on_commit_ca
 
 
 def test_the_download_is_enqueued_only_after_commit(
-    django_capture_on_commit_callbacks, monkeypatch
+    django_capture_on_commit_callbacks, monkeypatch, credentials
 ):
     enqueued: list[int] = []
     monkeypatch.setattr(
@@ -209,6 +209,22 @@ def test_a_transient_error_is_retried_and_then_succeeds(credentials):
         status = download_media(message_id=message.pk)
 
     assert status == MediaStatus.STORED
+
+
+def test_without_credentials_no_download_task_runs_or_is_logged_as_done(
+    django_capture_on_commit_callbacks, monkeypatch
+):
+    enqueued: list[int] = []
+    fake_task = type("FakeTask", (), {"enqueue": staticmethod(enqueued.append)})
+    monkeypatch.setattr(media, "download_media_task", fake_task)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        message = receive(image_payload("5491100000001", content=JPEG))
+
+    message.refresh_from_db()
+    assert enqueued == []
+    # Waiting for a file the terminal (`chat`) hands in; never a "successful" download.
+    assert message.media_status == MediaStatus.PENDING
 
 
 def test_without_credentials_the_download_is_skipped_and_says_so():

@@ -273,6 +273,10 @@ def request_media_download(*, message: InboundMessage) -> bool:
 
 def enqueue_media_download(*, message_id: int) -> None:
     """Called on commit of the message: the webhook answer never waits for the Graph API."""
+    if not settings.WHATSAPP_ACCESS_TOKEN:
+        # Local mode: nothing can be downloaded, so no task runs (and none is logged as done).
+        # The file stays PENDING for the `chat` command, which hands it in itself.
+        return
     try:
         download_media_task.enqueue(message_id)
     except Exception:

@@ -21,7 +21,8 @@ from whatsapp.rendering import render_payload
 
 SHORTCUTS = """\
   <text>            send a text message
-  <n>               tap button / list row number n of the last reply
+  <n>               tap button / list row number n of the last reply; when the last reply
+                    had no buttons, or its buttons are amounts (1, 2, 5), n is sent as typed
   /image, /pdf      send a photo or a PDF (a payment proof)
   /junk             send a "PDF" that is really text (the bot refuses it as a proof)
   /sticker, /location, /reaction   send other kinds of messages
@@ -33,6 +34,8 @@ SHORTCUTS = """\
   /quit             leave (Ctrl-D works too)"""
 
 _LOCAL_SECRET = "chat-local-secret"
+# How often a waiting terminal looks for messages an operator's action queued.
+POLL_SECONDS = 1.0
 # What a buyer's photo and PDF look like to the services (they judge files by their first bytes).
 SAMPLE_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00 a photo of a transfer"
 SAMPLE_PDF = b"%PDF-1.4\n% a bank statement\n"
@@ -124,6 +127,7 @@ class Session:
             if interactive:
                 self.out.write("you> ", ending="")
                 self.out.flush()
+                self._wait_for_input(stdin)
             line = stdin.readline()
             if not line:
                 break
@@ -139,6 +143,16 @@ class Session:
             except CommandError as error:
                 self.out.write(f"  ! {error}")
             self.print_replies()
+
+    def _wait_for_input(self, stdin: TextIO) -> None:
+        """While the buyer thinks, show what operators do meanwhile (a payment confirmed in the
+        admin, a proof rejected) as it happens, not after the buyer's next message."""
+        import select
+
+        while not select.select([stdin], [], [], POLL_SECONDS)[0]:
+            if self.print_replies(interrupting=True):
+                self.out.write("you> ", ending="")
+                self.out.flush()
 
     # --- input ---------------------------------------------------------------------------------
     def handle_line(self, text: str) -> None:
@@ -258,7 +272,11 @@ class Session:
         if settings.WHATSAPP_ACCESS_TOKEN:
             return  # the real download runs in the task worker
         message = InboundMessage.objects.filter(media_id=media_id).first()
-        if message is not None and message.media_status == MediaStatus.PENDING:
+        # SKIPPED: local mode marks the download impossible at once; this is the file instead.
+        if message is not None and message.media_status in (
+            MediaStatus.PENDING,
+            MediaStatus.SKIPPED,
+        ):
             store_downloaded_media(message=message, content=content)
 
     # --- transport -----------------------------------------------------------------------------
@@ -285,12 +303,18 @@ class Session:
         last = OutboundMessage.objects.order_by("-pk").values_list("pk", flat=True).first()
         return last or 0
 
-    def print_replies(self) -> None:
+    def print_replies(self, *, interrupting: bool = False) -> bool:
+        """Print the bot's messages not shown yet; True if there were any."""
         from whatsapp.models import OutboundMessage
 
-        rows = OutboundMessage.objects.filter(contact__wa_id=self.wa_id, pk__gt=self.seen).order_by(
-            "pk"
+        rows = list(
+            OutboundMessage.objects.filter(contact__wa_id=self.wa_id, pk__gt=self.seen).order_by(
+                "pk"
+            )
         )
+        if interrupting and rows:
+            self.out.write("")  # off the waiting prompt's line
+        shown = False
         for row in rows:
             self.seen = max(self.seen, row.pk)
             rendered, choices = render_payload(row.payload)
@@ -299,3 +323,5 @@ class Session:
             # A number typed after a plain text is a number, not a tap on an older button.
             self.choices = choices
             self.out.write("bot> " + rendered.replace("\n", "\n     "))
+            shown = True
+        return shown

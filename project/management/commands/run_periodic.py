@@ -8,9 +8,12 @@ beats its heartbeat (`/healthz?detail=1`).
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 import shlex
 import signal
+import sys
 import time
 from types import FrameType
 from typing import Any
@@ -72,7 +75,9 @@ class Command(BaseCommand):
         close_old_connections()
         try:
             # An entry may carry options: "retry_inbound --media".
-            call_command(*shlex.split(name), verbosity=0)
+            output = io.StringIO()
+            call_command(*shlex.split(name), verbosity=0, stdout=output)
+            _report(output.getvalue())
             beat(periodic_name(name))
         except UNAVAILABLE as error:
             # Not a bug in the job: every job would fail the same way until the database is back.
@@ -82,3 +87,15 @@ class Command(BaseCommand):
             # One failing job must not stop the others; the traceback goes to the log.
             logger.exception("periodic command %s failed", name)
         return True
+
+
+# "0 orders expired.", "deleted 0 webhook captures older than 30 days": a line whose first
+# figure is zero says nothing happened, and every minute of it would bury the lines that matter.
+_NOTHING_HAPPENED = re.compile(r"^\D*\b0\b")
+
+
+def _report(output: str) -> None:
+    for line in output.splitlines():
+        if line.strip() and not _NOTHING_HAPPENED.match(line):
+            sys.stdout.write(line + "\n")
+    sys.stdout.flush()
