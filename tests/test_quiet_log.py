@@ -31,7 +31,10 @@ def test_housekeeping_that_did_nothing_prints_nothing(capsys):
     assert capsys.readouterr().out == "3 orders expired.\n"
 
 
-def test_the_periodic_loop_runs_once_silently_on_an_empty_database(db, capsys, settings):
+def test_the_periodic_loop_runs_once_silently_on_an_empty_database(
+    transactional_db, capsys, settings
+):
+    # As in production: the loop runs outside any transaction (it closes and reopens connections).
     settings.PERIODIC_COMMANDS = [("expire_reservations", 60)]
 
     call_command("run_periodic", "--once")
