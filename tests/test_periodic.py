@@ -10,7 +10,9 @@ from whatsapp.models import Contact, InboundMessage
 from whatsapp.services.media import max_total_attempts, retry_failed_media
 
 
-@pytest.mark.django_db
+# Outside a test transaction, as cron or `serve` runs it: the runner recycles connections between
+# jobs, and recycling the test's own connection would look like an outage (and wait forever).
+@pytest.mark.django_db(transaction=True)
 def test_a_periodic_entry_may_carry_options(settings, monkeypatch):
     calls: list[int] = []
     monkeypatch.setattr(

@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
@@ -27,6 +28,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Min
 from django.utils import timezone
 
+from project.outage import UNAVAILABLE, OutageLog, backoff_delays
 from whatsapp.client import GraphClient, SendResult, credentials_configured
 from whatsapp.models import DUE_STATUSES, OutboundLane, OutboundMessage, OutboundStatus
 from whatsapp.services.delivery import Claimed, claim_batch, deliver_claimed, record_successes
@@ -64,6 +66,10 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._in_flight = 0
         self._kick = threading.Event()  # a ring, or a finished send that frees a thread
+        # A database outage is one line when it goes and one when it is back, not a traceback
+        # per poll; claims retry on a capped backoff meanwhile (DATABASE_RETRY_MAX_SECONDS).
+        self._outage = OutageLog("delivery dispatcher")
+        self._retry_delays: Iterator[float] | None = None
         # Accepted sends waiting to be booked together by the booking thread: one transaction
         # for many rows, which on SQLite is one turn of the single write lock instead of many.
         self._accepted: queue.SimpleQueue[tuple[Claimed, SendResult] | None] = queue.SimpleQueue()
@@ -112,6 +118,7 @@ class Dispatcher:
                 if free <= 0:
                     return self.poll_seconds  # a finished send kicks us
                 batch = claim_batch(limit=free)
+                self._database_answered()
                 for row in batch.rows:
                     with self._lock:
                         self._in_flight += 1
@@ -124,12 +131,28 @@ class Dispatcher:
                     # While sends are in flight their completions kick the loop: no need to
                     # ask the database when the next retry is due after every claim.
                     return self.poll_seconds if busy else self._until_next_due()
+        except UNAVAILABLE as error:
+            # The database is away: nothing can be claimed until it is back; wait, don't crash.
+            return self._database_away(error)
         except Exception:
-            # The database is down or a bug: keep the process alive, try again after a poll.
+            # A bug: keep the process alive (the traceback goes to the log), try after a poll.
             logger.exception("delivery dispatcher: claiming failed")
             with suppress(Exception):
                 connection.close()
             return self.poll_seconds
+
+    def _database_away(self, error: BaseException) -> float:
+        self._outage.failed(error)
+        with suppress(Exception):  # a broken connection must not be handed out again
+            connection.close()
+        if self._retry_delays is None:
+            self._retry_delays = backoff_delays()
+        return next(self._retry_delays)
+
+    def _database_answered(self) -> None:
+        if self._outage.down:
+            self._outage.answered()
+        self._retry_delays = None
 
     def close(self) -> None:
         self._close_thread_connections()
@@ -211,6 +234,12 @@ class Dispatcher:
             try:
                 record_successes(group)
                 break
+            except UNAVAILABLE as error:
+                # The same outage the claiming loop logs once; the rows keep their lease.
+                self._outage.failed(error)
+                with suppress(Exception):
+                    connection.close()
+                time.sleep(0.5 * (attempt + 1))
             except Exception:
                 # The rows keep their lease: if booking keeps failing the sweeper sends them
                 # again after it (flagged by the lease, as any crash after a send).

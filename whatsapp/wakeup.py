@@ -72,6 +72,7 @@ class Listener:
         self._pg: Any = None
         self._sock: socket.socket | None = None
         self._closed = False
+        self._lost = False  # the LISTEN connection broke: listen again once the database is back
 
     # --- lifecycle --------------------------------------------------------------------------
     def open(self) -> bool:
@@ -126,6 +127,9 @@ class Listener:
     def wait(self, timeout: float) -> bool:
         """Block until rung or `timeout`; safe to call from a thread other than `open`'s."""
         timeout = max(0.0, timeout)
+        if self._lost and not self._closed and not self._listen_again():
+            time.sleep(min(timeout, 1.0))  # still away: try again on the next wait
+            return False
         if self._pg is not None:
             return self._wait_pg(timeout)
         if self._sock is not None:
@@ -143,16 +147,26 @@ class Listener:
                 for _ in raw.notifies(timeout=0.0):
                     pass
             return rung
-        except Exception:
+        except Exception as error:
             if self._closed:
                 return False
-            # The database went away: listen again later; until then the poll carries on.
-            logger.warning("delivery wake-up connection lost; reconnecting", exc_info=True)
+            # The database went away: until it is back the dispatcher's poll carries on. One
+            # line, not a traceback: the dispatcher logs the outage itself.
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            logger.warning("delivery wake-up connection lost (%s); polling meanwhile", first_line)
             self._release()
-            time.sleep(min(timeout, 1.0))
-            if not self._closed:
-                self.open()
+            self._lost = True
             return False
+
+    def _listen_again(self) -> bool:
+        try:
+            self._open_pg()
+        except Exception:
+            self._release()
+            return False
+        self._lost = False
+        logger.warning("delivery wake-up listening again")
+        return True
 
     def _wait_socket(self, timeout: float) -> bool:
         sock = self._sock

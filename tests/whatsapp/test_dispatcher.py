@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, transaction
 from django.utils import timezone
 from model_bakery import baker
 
@@ -27,6 +27,7 @@ from whatsapp.services.delivery import (
     slowest_attempt_seconds,
 )
 from whatsapp.services.outbox import broadcast, queue_message
+from whatsapp.wakeup import Listener, _notify
 
 # The dispatcher's threads use connections of their own: they see committed rows only.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -224,7 +225,14 @@ def test_the_cap_holds_across_two_dispatchers(fake_graph, settings, monkeypatch)
     monkeypatch.setattr("whatsapp.dispatcher.claim_batch", recording_claim)
 
     senders = [Dispatcher(threads=6, listen=False) for _ in range(2)]
-    threads = [threading.Thread(target=d.drain, kwargs={"timeout": 20}) for d in senders]
+
+    def drain(sender: Dispatcher) -> None:
+        try:
+            sender.drain(timeout=20)
+        finally:
+            connection.close()  # this thread's own: the test database must be free to drop
+
+    threads = [threading.Thread(target=drain, args=(d,)) for d in senders]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -350,3 +358,61 @@ def test_the_dispatcher_command_runs_once(fake_graph):
     say(ana, "Hola")
     call_command("deliver_outbox", "--once", "--threads", "2")
     assert bodies_to(fake_graph, ana.wa_id) == ["Hola"]
+
+
+# --- a database outage ---------------------------------------------------------------------------
+def test_a_database_outage_is_one_line_each_way_and_claims_back_off(
+    fake_graph, monkeypatch, caplog, settings
+):
+    settings.DATABASE_RETRY_MAX_SECONDS = 5.0
+    buyer = buyers(1)[0]
+    say(buyer, "queued before the outage")
+    real_claim = delivery.claim_batch
+    away = {"on": True}
+
+    def claim(**kwargs):
+        if away["on"]:
+            raise OperationalError("connection failed: Connection refused")
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr("whatsapp.dispatcher.claim_batch", claim)
+    dispatcher = Dispatcher(threads=2, listen=False)
+    try:
+        waits = [dispatcher.fill() for _ in range(5)]
+        away["on"] = False
+        dispatcher.drain(timeout=5)
+    finally:
+        dispatcher.close()
+
+    assert waits == [0.5, 1.0, 2.0, 4.0, 5.0]  # capped at DATABASE_RETRY_MAX_SECONDS
+    assert bodies_to(fake_graph, buyer.wa_id) == ["queued before the outage"]
+    assert caplog.text.count("delivery dispatcher: database unavailable") == 1
+    assert caplog.text.count("delivery dispatcher: database back after") == 1
+    assert "Traceback" not in caplog.text
+
+
+def ring_from_another_connection() -> None:
+    try:
+        _notify(DEFAULT_DB_ALIAS)
+    finally:
+        connection.close()  # this thread's own connection, or the test database stays in use
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="LISTEN/NOTIFY: run with the PostgreSQL suite"
+)
+def test_the_wake_up_listens_again_after_its_connection_is_cut(caplog):
+    listener = Listener()
+    assert listener.open()
+    try:
+        with connection.cursor() as cursor:  # what a restarted database does to it
+            cursor.execute("SELECT pg_terminate_backend(%s)", [listener._pg.info.backend_pid])
+
+        assert listener.wait(0.5) is False  # lost: polling meanwhile, one line, no traceback
+        assert "delivery wake-up connection lost" in caplog.text
+        assert "Traceback" not in caplog.text
+        threading.Timer(0.3, ring_from_another_connection).start()
+        assert wait_for(lambda: listener.wait(0.5), timeout=5)  # listens again and is rung
+        assert "delivery wake-up listening again" in caplog.text
+    finally:
+        listener.close()
