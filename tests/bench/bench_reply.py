@@ -19,10 +19,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+# Run as a script (`uv run python tests/bench/...`): the repository root is the import root.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.bench_webhook import _drive
 from tests.bench.served import (
