@@ -1,8 +1,9 @@
 """Heartbeats of the background parts, and how fresh they are (for `/healthz?detail=1`).
 
 The task worker beats from a thread of its own every HEARTBEAT_SECONDS, so a worker busy with a
-long broadcast still beats. Each periodic command beats when it finishes a run, whether
-`run_periodic` or cron ran it: its heartbeat is its last good run.
+long broadcast still beats. The delivery dispatcher beats from its claiming loop, so a wedged
+loop goes stale (and the sweeper takes its rows back). Each periodic command beats when it
+finishes a run, whether `run_periodic` or cron ran it: its heartbeat is its last good run.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import shlex
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from project.outage import UNAVAILABLE, OutageLog
 logger = logging.getLogger(__name__)
 
 WORKER = "worker"
+DISPATCHER = "dispatcher"
 PERIODIC_PREFIX = "periodic:"
 
 
@@ -36,6 +38,14 @@ def beat(name: str) -> None:
         unique_fields=["name"],
         update_fields=["beat_at"],
     )
+
+
+def alive(name: str) -> bool:
+    """Whether `name` beat within HEARTBEAT_STALE_SECONDS (one indexed read)."""
+    from project.models import Heartbeat
+
+    since = timezone.now() - timedelta(seconds=settings.HEARTBEAT_STALE_SECONDS)
+    return Heartbeat.objects.filter(name=name, beat_at__gte=since).exists()
 
 
 def periodic_name(entry: str) -> str:
@@ -104,12 +114,14 @@ def _state(age: float | None, stale_after: float) -> str:
 
 
 def report() -> dict[str, Any]:
-    """The worker and every periodic command: ok / stale / never, with the heartbeat's age."""
+    """The worker, the dispatcher and every periodic command: ok / stale / never, with the
+    heartbeat's age."""
     from project.models import Heartbeat
 
     now = timezone.now()
     beats = dict(Heartbeat.objects.values_list("name", "beat_at"))
     worker_age = _age(beats.get(WORKER), now)
+    dispatcher_age = _age(beats.get(DISPATCHER), now)
     periodic: dict[str, Any] = {}
     for entry, every in settings.PERIODIC_COMMANDS:
         age = _age(beats.get(periodic_name(entry)), now)
@@ -124,6 +136,10 @@ def report() -> dict[str, Any]:
         "worker": {
             "status": _state(worker_age, settings.HEARTBEAT_STALE_SECONDS),
             "age_seconds": worker_age,
+        },
+        "dispatcher": {
+            "status": _state(dispatcher_age, settings.HEARTBEAT_STALE_SECONDS),
+            "age_seconds": dispatcher_age,
         },
         "periodic": periodic,
     }

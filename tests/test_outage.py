@@ -44,6 +44,18 @@ def test_healthz_detail_lists_worker_and_periodic_jobs_as_ok_stale_or_never(clie
     }
 
 
+def test_healthz_detail_shows_whether_the_delivery_dispatcher_beats(client, settings):
+    settings.HEARTBEAT_STALE_SECONDS = 60
+    assert client.get("/healthz?detail=1").json()["dispatcher"]["status"] == "never"
+
+    beat_ago("dispatcher", 3)
+    assert client.get("/healthz?detail=1").json()["dispatcher"]["status"] == "ok"
+
+    beat_ago("dispatcher", 600)
+    body = client.get("/healthz?detail=1").json()
+    assert body["dispatcher"]["status"] == "stale" and body["dispatcher"]["age_seconds"] >= 600
+
+
 def test_a_stale_worker_does_not_make_healthz_fail(client):
     beat_ago("worker", 3600)
 

@@ -28,6 +28,7 @@ from django.db import close_old_connections, connection
 from django.db.models import Min
 from django.utils import timezone
 
+from project.heartbeats import DISPATCHER, beat
 from project.outage import UNAVAILABLE, OutageLog, backoff_delays
 from whatsapp.client import GraphClient, SendResult, credentials_configured
 from whatsapp.models import DUE_STATUSES, OutboundLane, OutboundMessage, OutboundStatus
@@ -87,9 +88,13 @@ class Dispatcher:
             "woken on commit" if listening else "polling only",
             self.poll_seconds,
         )
+        next_beat = 0.0
         try:
             while not stop.is_set():
                 timeout = self.fill()
+                if time.monotonic() >= next_beat:
+                    self._beat()
+                    next_beat = time.monotonic() + settings.HEARTBEAT_SECONDS
                 self._kick.wait(timeout)
                 self._kick.clear()
         finally:
@@ -140,6 +145,16 @@ class Dispatcher:
             with suppress(Exception):
                 connection.close()
             return self.poll_seconds
+
+    def _beat(self) -> None:
+        """From the claiming loop itself: a loop that stops claiming stops beating, and the
+        sweeper then sends its rows (`delivery.send_due`)."""
+        if self._outage.down:
+            return  # fill() waits for the database and logs the outage
+        try:
+            beat(DISPATCHER)
+        except UNAVAILABLE as error:
+            self._outage.failed(error)
 
     def _database_away(self, error: BaseException) -> float:
         self._outage.failed(error)

@@ -43,6 +43,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.tasks import task
 from django.utils import timezone
 
+from project import heartbeats
 from whatsapp.client import GraphClient, GraphError, SendResult, credentials_configured
 from whatsapp.models import (
     DUE_STATUSES,
@@ -617,14 +618,19 @@ def send_due(*, limit: int = 500) -> int:
     """One pass: attempt every due row (up to limit). Returns how many this pass attempted.
 
     Safe to run concurrently with workers and other sweepers: each row is claimed atomically.
-    Sends run on WHATSAPP_SEND_CONCURRENCY threads (each with its own database connection),
-    except inside a transaction, whose uncommitted rows only this connection can see.
+    While a delivery dispatcher beats, only rows whose lease ran out are due here. Sends run on
+    WHATSAPP_SEND_CONCURRENCY threads (each with its own database connection), except inside a
+    transaction, whose uncommitted rows only this connection can see.
     """
     reconcile_pending_statuses()
     now = timezone.now()
-    rows = OutboundMessage.objects.filter(
-        status__in=DUE_STATUSES, next_attempt_at__lte=now
-    ).order_by("lane", "next_attempt_at", "pk")
+    rows = OutboundMessage.objects.filter(status__in=DUE_STATUSES, next_attempt_at__lte=now)
+    if heartbeats.alive(heartbeats.DISPATCHER):
+        # A live dispatcher sends each row the moment it is due. Racing it through a broadcast
+        # backlog only bunches sends past Meta's cap (two processes, two one-second windows),
+        # so the sweeper keeps to what a dispatcher lost: claimed rows whose lease ran out.
+        rows = rows.filter(status=OutboundStatus.SENDING)
+    rows = rows.order_by("lane", "next_attempt_at", "pk")
     due = _chains(list(rows.values_list("pk", "contact_id", "lane", "kind")[:limit]))
     if not due:
         return 0
