@@ -2,7 +2,8 @@
 
 It answers 503 only when *this* process cannot reach the database: a stale task worker or
 periodic job must not make a load balancer drop a web node that can still store webhooks.
-`?detail=1` adds the worker's and each periodic command's heartbeat (ok / stale / never, age).
+`?detail=1` adds the worker's, the dispatcher's and each periodic command's heartbeat
+(ok / stale / never, age).
 """
 
 import logging
