@@ -164,6 +164,9 @@ class Listener:
         except Exception:
             self._release()
             return False
+        if self._closed:  # closed while we reconnected: that connection must not outlive it
+            self._release()
+            return False
         self._lost = False
         logger.warning("delivery wake-up listening again")
         return True
