@@ -28,17 +28,23 @@ def database_answers(alias: str = "default") -> bool:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except UNAVAILABLE:
-        _drop(alias)
+        drop_connection(alias)
         return False
     return True
 
 
-def _drop(alias: str) -> None:
-    # A broken connection must not be handed out again: the next query opens a new one.
+def drop_connection(alias: str = "default") -> None:
+    """Close this thread's connection after a failure: a broken one must not be handed out
+    again, the next query opens a new one."""
     try:
         connections[alias].close()
     except Exception:  # closing a dead socket may raise; it is gone either way
         logger.debug("closing a broken connection failed", exc_info=True)
+
+
+def first_line(error: BaseException) -> str:
+    """An error's first line: what a log line about a lost connection needs, not a traceback."""
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 class OutageLog:
@@ -73,8 +79,7 @@ class OutageLog:
             return
         self.down_since = now
         # One line, not a traceback; the driver's first line says which host refused.
-        first_line = (str(error).strip().splitlines() or [""])[0] if error else "no answer"
-        kind = f"{type(error).__name__}: {first_line}" if error else first_line
+        kind = f"{type(error).__name__}: {first_line(error)}" if error else "no answer"
         logger.warning("%s: database unavailable (%s); waiting for it", self.who, kind)
 
     def answered(self) -> None:

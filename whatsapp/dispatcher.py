@@ -29,7 +29,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from project.heartbeats import DISPATCHER, beat
-from project.outage import UNAVAILABLE, OutageLog, backoff_delays
+from project.outage import UNAVAILABLE, OutageLog, backoff_delays, drop_connection
 from whatsapp.client import GraphClient, SendResult, credentials_configured
 from whatsapp.models import DUE_STATUSES, OutboundLane, OutboundMessage, OutboundStatus
 from whatsapp.services.delivery import Claimed, claim_batch, deliver_claimed, record_successes
@@ -158,8 +158,7 @@ class Dispatcher:
 
     def _database_away(self, error: BaseException) -> float:
         self._outage.failed(error)
-        with suppress(Exception):  # a broken connection must not be handed out again
-            connection.close()
+        drop_connection()
         if self._retry_delays is None:
             self._retry_delays = backoff_delays()
         return next(self._retry_delays)
@@ -252,8 +251,7 @@ class Dispatcher:
             except UNAVAILABLE as error:
                 # The same outage the claiming loop logs once; the rows keep their lease.
                 self._outage.failed(error)
-                with suppress(Exception):
-                    connection.close()
+                drop_connection()
                 time.sleep(0.5 * (attempt + 1))
             except Exception:
                 # The rows keep their lease: if booking keeps failing the sweeper sends them

@@ -25,6 +25,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from project.outage import first_line
+
 __all__ = ["CHANNEL", "Listener", "notify_on_commit", "socket_path"]
 
 logger = logging.getLogger(__name__)
@@ -152,8 +154,9 @@ class Listener:
                 return False
             # The database went away: until it is back the dispatcher's poll carries on. One
             # line, not a traceback: the dispatcher logs the outage itself.
-            first_line = (str(error).strip().splitlines() or [""])[0]
-            logger.warning("delivery wake-up connection lost (%s); polling meanwhile", first_line)
+            logger.warning(
+                "delivery wake-up connection lost (%s); polling meanwhile", first_line(error)
+            )
             self._release()
             self._lost = True
             return False
