@@ -78,13 +78,13 @@ class RafflesInventory:
         from raffles import selectors
 
         if self._active is None:
-            self._active = list(selectors.active_raffles())
+            self._active = selectors.active_raffle_list()
         return self._active
 
     def raffle(self, raffle_id: int) -> Any | None:
-        from raffles.models import Raffle
+        from raffles import selectors
 
-        return one_or_none(Raffle.objects, pk=raffle_id)
+        return selectors.raffle_or_none(raffle_id)
 
     def available_count(self, raffle: Any) -> int:
         from raffles.services import available_count

@@ -5,16 +5,24 @@ from __future__ import annotations
 from django.db import transaction
 
 from conversation.models import Conversation, ConversationState
-from project.rows import one_or_none
+from project.prepared import Prepared
 from whatsapp.models import Contact
 
 __all__ = ["conversation_for", "reset_conversation"]
 
 
+# Read on every message inside the webhook's write transaction (project.prepared says why).
+_conversation_of = Prepared(
+    lambda contact_id: Conversation.objects.filter(contact_id=contact_id), int
+)
+_locked_conversation_of = Prepared(
+    lambda contact_id: Conversation.objects.select_for_update().filter(contact_id=contact_id), int
+)
+
+
 def conversation_for(*, contact: Contact, lock: bool = False) -> Conversation:
     """The contact's conversation row, created in MENU on first contact."""
-    manager = Conversation.objects.select_for_update() if lock else Conversation.objects
-    conversation = one_or_none(manager, contact=contact)
+    conversation = (_locked_conversation_of if lock else _conversation_of).one(contact.pk)
     if conversation is None:
         conversation, _ = Conversation.objects.get_or_create(contact=contact)
     return conversation

@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from project.prepared import Prepared
 from raffles.models import (
     LIVE_STATUSES,
     Order,
@@ -27,6 +28,7 @@ from raffles.services.reservations import pick_available
 from whatsapp.models import Contact
 
 __all__ = [
+    "active_raffle_list",
     "active_raffles",
     "availability_data",
     "filter_orders",
@@ -34,6 +36,7 @@ __all__ = [
     "orders_for_output",
     "orders_of",
     "pending_orders_due",
+    "raffle_or_none",
     "raffles_newest_first",
     "sample_available",
     "ticket_counts",
@@ -47,21 +50,46 @@ def active_raffles() -> QuerySet[Raffle]:
     return Raffle.objects.filter(is_active=True).order_by("draw_at", "pk")
 
 
+# The bot asks these on every message, inside the webhook's write transaction, where building
+# the SQL would cost the ORM far more than running it costs the database (project.prepared).
+_active_raffles = Prepared(active_raffles)
+_live_orders = Prepared(
+    lambda contact_id: Order.objects.filter(
+        contact_id=contact_id, status__in=LIVE_STATUSES
+    ).order_by(),
+    int,
+)
+_live_orders_in = Prepared(
+    lambda contact_id, raffle_id: Order.objects.filter(
+        contact_id=contact_id, raffle_id=raffle_id, status__in=LIVE_STATUSES
+    ).order_by(),
+    int,
+    int,
+)
+
+
+_raffle_by_pk = Prepared(lambda pk: Raffle.objects.filter(pk=pk), int)
+
+
+def raffle_or_none(raffle_id: int) -> Raffle | None:
+    """The raffle a conversation's context names (it may have been deleted since)."""
+    return _raffle_by_pk.one(raffle_id)
+
+
+def active_raffle_list() -> list[Raffle]:
+    """`active_raffles()`, fetched (the bot's menu on every message)."""
+    return _active_raffles()
+
+
 def live_order_for(contact: Contact, raffle: Raffle | None = None) -> Order | None:
     """The buyer's DRAFT/PENDING_PAYMENT order whose deadline has not passed (or that waits for
     proof review), newest first; a lapsed one is as good as expired."""
-    orders = Order.objects.filter(contact_id=contact.pk, status__in=LIVE_STATUSES)
-    if raffle is not None:
-        orders = orders.filter(raffle=raffle)
-    # The bot asks this on every message, and building SQL costs the ORM more than running it
-    # costs the database. A buyer holds at most one live order per raffle, so the deadline
-    # and the newest-first order are applied here (order_by() drops the model's default
-    # ordering too). No join: most messages come from buyers with no live order, and the
-    # raffle of one that exists is loaded when it is asked for.
+    # A buyer holds at most one live order per raffle, so the deadline and the newest-first
+    # order are applied here. No join: most messages come from buyers with no live order, and
+    # the raffle of one that exists is loaded when it is asked for.
+    orders = _live_orders(contact.pk) if raffle is None else _live_orders_in(contact.pk, raffle.pk)
     now = timezone.now()
-    live = [
-        order for order in orders.order_by() if order.expires_at is None or order.expires_at > now
-    ]
+    live = [order for order in orders if order.expires_at is None or order.expires_at > now]
     return max(live, key=lambda order: (order.created_at, order.pk), default=None)
 
 

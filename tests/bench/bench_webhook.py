@@ -155,6 +155,7 @@ def _drive(
         "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1) if latencies else None,
         "wall_s": round(wall, 2),
+        "latencies_ms": [round(x * 1000, 1) for x in latencies],
     }
 
 
@@ -257,6 +258,7 @@ def _drive_counting_cpu(
     share of the bare view is about the ratio of their per-request sums."""
     server_before, driver_before = _cpu_of_children(server_pid), time.process_time()
     figures = _drive(url, requests, args.concurrency, args.max_seconds)
+    del figures["latencies_ms"]  # the percentiles are enough for the report
     server_s = _cpu_of_children(server_pid) - server_before
     driver_s = time.process_time() - driver_before
     done = max(figures["requests"], 1)

@@ -15,9 +15,16 @@ from model_bakery import baker
 
 from project.heartbeats import DISPATCHER, beat
 from project.models import Heartbeat
-from whatsapp.client import GraphClient
+from whatsapp.client import GraphClient, SendResult
 from whatsapp.dispatcher import Dispatcher
-from whatsapp.models import Contact, OutboundLane, OutboundMessage, OutboundStatus, SendingPace
+from whatsapp.models import (
+    Contact,
+    OutboundLane,
+    OutboundMessage,
+    OutboundStatus,
+    PendingStatus,
+    SendingPace,
+)
 from whatsapp.outgoing import TextMessage
 from whatsapp.services import delivery, pacing
 from whatsapp.services.delivery import (
@@ -25,6 +32,7 @@ from whatsapp.services.delivery import (
     claim_batch,
     deliver,
     lease_seconds,
+    record_successes,
     send_due,
     slowest_attempt_seconds,
 )
@@ -230,6 +238,37 @@ def test_a_claim_takes_one_reply_per_buyer_and_never_past_an_unfinished_one(fake
 
     deliver(outbound_id=first.pk)  # the sweeper's single-row path keeps the order too
     assert claim_batch(limit=10).rows == []  # "one" is ours (SENDING), not accepted yet
+
+
+# --- booking accepted sends ----------------------------------------------------------------------
+def test_accepted_sends_are_booked_together_and_a_status_that_raced_ahead_is_applied(fake_graph):
+    [ana, bob] = buyers(2)
+    say(ana, "one"), say(bob, "two")
+    rows = sorted(claim_batch(limit=10).rows, key=lambda row: row.pk)
+    PendingStatus.objects.create(wa_message_id="wamid.B", status="delivered", at=timezone.now())
+
+    record_successes([(rows[0], SendResult("wamid.A", {})), (rows[1], SendResult("wamid.B", {}))])
+
+    first, second = OutboundMessage.objects.order_by("pk")
+    assert (first.status, first.wa_message_id) == (OutboundStatus.SENT, "wamid.A")
+    assert first.sent_at is not None and first.next_attempt_at is None
+    assert (second.status, second.wa_message_id) == (OutboundStatus.DELIVERED, "wamid.B")
+    assert not PendingStatus.objects.exists()
+
+
+def test_a_send_whose_lease_was_lost_is_not_booked_over_the_new_attempt(fake_graph, caplog):
+    [ana] = buyers(1)
+    reply = say(ana, "one")
+    [stale] = claim_batch(limit=10).rows
+    # The lease ran out and the sweeper claimed the row again: attempt 2 is the row's now.
+    OutboundMessage.objects.filter(pk=reply.pk).update(attempts=stale.attempts + 1)
+
+    record_successes([(stale, SendResult("wamid.late", {}))])
+
+    reply.refresh_from_db()
+    assert reply.status == OutboundStatus.SENDING
+    assert reply.wa_message_id is None
+    assert "lease lost" in caplog.text
 
 
 # --- Meta's cap and throttling ------------------------------------------------------------

@@ -7,8 +7,13 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from project.rows import one_or_none
+from project.prepared import Prepared
 from whatsapp.models import Contact
+
+# The lookup of every inbound message, inside the webhook's write transaction (project.prepared).
+_locked_by_wa_id = Prepared(
+    lambda wa_id: Contact.objects.select_for_update().filter(wa_id=wa_id), str
+)
 
 
 # No savepoint of its own: it runs inside receive_message's transaction (queries per message).
@@ -25,7 +30,7 @@ def upsert_contact(
     if not wa_id and not user_id:
         raise ValueError("a contact needs a wa_id or a user_id")
     key = wa_id or user_id
-    contact = one_or_none(Contact.objects.select_for_update(), wa_id=key)
+    contact = _locked_by_wa_id.one(key)
     if contact is None and user_id:
         # Same person seen before by BSUID only (or under another key).
         contact = Contact.objects.select_for_update().filter(user_id=user_id).order_by("pk").first()

@@ -523,27 +523,32 @@ def _claim_rows(*, now: datetime, limit: int) -> list[tuple[Any, ...]]:
 def record_successes(accepted: list[tuple[Claimed, SendResult]]) -> None:
     """Book many accepted sends in one transaction (one turn of SQLite's write lock).
 
-    Each row is still fenced by its attempt number; statuses that raced ahead of the send are
-    looked up once for the whole group.
+    Each row is still fenced by its attempt number (as `_finish` fences one); statuses that
+    raced ahead of the send are looked up once for the whole group.
     """
     if not accepted:
         return
     now = timezone.now()
     with transaction.atomic():
+        connection = transaction.get_connection()
+        sql = _book_sent_sql(connection)
+        stamp = connection.ops.adapt_datetimefield_value(now)
         booked = []
-        for row, result in accepted:
-            outbound = OutboundMessage(pk=row.pk, attempts=row.attempts)
-            if (
-                _finish(
-                    outbound,
-                    status=OutboundStatus.SENT,
-                    wa_message_id=result.wa_message_id or None,
-                    sent_at=now,
-                    next_attempt_at=None,
+        with connection.cursor() as cursor:
+            for row, result in accepted:
+                wa_message_id = result.wa_message_id or None
+                cursor.execute(
+                    sql,
+                    [_SENT, wa_message_id, stamp, stamp, row.pk, _SENDING, row.attempts],
                 )
-                and result.wa_message_id
-            ):
-                booked.append(result.wa_message_id)
+                if cursor.rowcount != 1:
+                    logger.warning(
+                        "outbound %s: lease lost before attempt %s finished; not booked as sent",
+                        row.pk,
+                        row.attempts,
+                    )
+                elif wa_message_id:
+                    booked.append(wa_message_id)
         raced = set(
             PendingStatus.objects.filter(wa_message_id__in=booked).values_list(
                 "wa_message_id", flat=True
@@ -551,6 +556,21 @@ def record_successes(accepted: list[tuple[Claimed, SendResult]]) -> None:
         )
         for wa_message_id in raced:
             apply_pending_statuses(wa_message_id)
+
+
+_SENT, _SENDING = str(OutboundStatus.SENT), str(OutboundStatus.SENDING)
+
+
+def _book_sent_sql(connection: Any) -> str:
+    """`_finish(..., status=SENT)` as one statement written out: the dispatcher books every
+    accepted send, and building the UPDATE through the ORM cost more than the database's
+    work (about 0.3 ms a row, in the writer lock's turn)."""
+    table = connection.ops.quote_name(OutboundMessage._meta.db_table)
+    return (
+        f"UPDATE {table} SET status = %s, wa_message_id = %s, sent_at = %s,"
+        " next_attempt_at = NULL, updated_at = %s"
+        " WHERE id = %s AND status = %s AND attempts = %s"
+    )
 
 
 def deliver_claimed(

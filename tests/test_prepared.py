@@ -1,0 +1,157 @@
+"""project.prepared: the bot's hot SELECTs, their SQL built once, their rows as the ORM's."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
+from django.db import connection, transaction
+from django.db.models.sql.compiler import SQLCompiler
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from conversation.models import Conversation
+from project.prepared import Prepared
+from raffles.models import Raffle
+from whatsapp.models import Contact
+
+pytestmark = pytest.mark.django_db
+
+
+def _raffle(title: str, **fields: object) -> Raffle:
+    return Raffle.objects.create(
+        title=title,
+        ticket_price=Decimal("12.50"),
+        min_number=0,
+        max_number=99,
+        is_active=True,
+        tickets_ready=True,
+        **fields,
+    )
+
+
+def _same_fields(a: object, b: object) -> None:
+    assert type(a) is type(b)
+    for field in type(a)._meta.concrete_fields:
+        assert getattr(a, field.attname) == getattr(b, field.attname), field.attname
+        assert type(getattr(a, field.attname)) is type(getattr(b, field.attname)), field.attname
+
+
+def test_rows_come_back_as_the_orm_builds_them():
+    raffle = _raffle("Big", draw_at=timezone.now() + timedelta(days=3))
+    contact = Contact.objects.create(wa_id="5491100000001", profile_name="Ana")
+    Conversation.objects.create(contact=contact, state="CHOOSE_MODE", context={"raffle_id": 7})
+    raffles = Prepared(lambda pk: Raffle.objects.filter(pk=pk), int)
+    conversations = Prepared(
+        lambda contact_id: Conversation.objects.filter(contact_id=contact_id), int
+    )
+
+    fetched = raffles.one(raffle.pk)
+    conversation = conversations.one(contact.pk)
+
+    # Decimal, aware datetimes, JSON and booleans pass through the database's converters.
+    _same_fields(fetched, Raffle.objects.get(pk=raffle.pk))
+    _same_fields(conversation, Conversation.objects.get(contact=contact))
+    assert conversation.context == {"raffle_id": 7}
+    assert fetched._state.adding is False and fetched._state.db == "default"
+
+
+def test_each_call_binds_its_own_values_and_keeps_the_constant_ones():
+    first, second = Contact.objects.create(wa_id="111"), Contact.objects.create(wa_id="222")
+    Contact.objects.create(wa_id="333", profile_name="filtered out")
+    by_wa_id = Prepared(lambda wa_id: Contact.objects.filter(wa_id=wa_id, profile_name=""), str)
+
+    assert by_wa_id.one("111") == first
+    assert by_wa_id.one("222") == second
+    assert by_wa_id.one("333") is None  # the constant part of the filter still applies
+    assert by_wa_id.one("999") is None
+
+
+def test_the_sql_is_built_once_and_each_call_is_one_statement():
+    contact = Contact.objects.create(wa_id="111")
+    by_pk = Prepared(lambda pk: Contact.objects.filter(pk=pk), int)
+    by_pk(contact.pk)  # builds
+
+    with (
+        mock.patch.object(
+            SQLCompiler, "as_sql", autospec=True, side_effect=SQLCompiler.as_sql
+        ) as built,
+        CaptureQueriesContext(connection) as queries,
+    ):
+        rows = [by_pk(contact.pk), by_pk(contact.pk + 1)]
+
+    assert rows == [[contact], []]
+    assert built.call_count == 0
+    assert len(queries.captured_queries) == 2
+
+
+def test_an_instance_it_returns_saves_as_an_update():
+    raffle = _raffle("Old title")
+    fetched = Prepared(lambda pk: Raffle.objects.filter(pk=pk), int).one(raffle.pk)
+
+    fetched.title = "New title"
+    fetched.save(update_fields=["title"])
+
+    assert Raffle.objects.count() == 1
+    assert Raffle.objects.get().title == "New title"
+
+
+def test_ordering_and_many_rows():
+    later = _raffle("Later", draw_at=timezone.now() + timedelta(days=9))
+    sooner = _raffle("Sooner", draw_at=timezone.now() + timedelta(days=1))
+    closed = _raffle("Closed")
+    Raffle.objects.filter(pk=closed.pk).update(is_active=False)
+    active = Prepared(lambda: Raffle.objects.filter(is_active=True).order_by("draw_at", "pk"))
+
+    assert active() == [sooner, later]
+    with pytest.raises(MultipleObjectsReturned):
+        active.one()
+
+
+@pytest.mark.parametrize(
+    "build, arg_types",
+    [
+        (lambda pk: Conversation.objects.select_related("contact").filter(pk=pk), (int,)),
+        (lambda pk: Contact.objects.filter(pk=pk).only("wa_id"), (int,)),
+        (lambda pk: Contact.objects.filter(pk=pk).values("wa_id"), (int,)),
+        (lambda pk: Contact.objects.filter(pk__gte=pk).filter(pk__lte=pk), (int,)),  # twice
+        (lambda pk: Contact.objects.all(), (int,)),  # the argument goes nowhere
+    ],
+    ids=["select_related", "only", "values", "argument-twice", "argument-unused"],
+)
+def test_what_it_cannot_reproduce_fails_on_the_first_call(build, arg_types):
+    prepared = Prepared(build, *arg_types)
+
+    with pytest.raises(ImproperlyConfigured):
+        prepared(1)
+
+
+def test_arguments_are_checked():
+    by_pk = Prepared(lambda pk: Contact.objects.filter(pk=pk), int)
+
+    with pytest.raises(TypeError):
+        by_pk(True)  # a bool is an int to Python, not a key
+    with pytest.raises(TypeError):
+        by_pk("1")
+    with pytest.raises(TypeError):
+        by_pk(1, 2)
+    with pytest.raises(ImproperlyConfigured):
+        Prepared(lambda at: Contact.objects.filter(created_at=at), float)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(on_postgresql):
+    contact = Contact.objects.create(wa_id="111")
+    locked = Prepared(lambda pk: Contact.objects.select_for_update().filter(pk=pk), int)
+
+    with transaction.atomic():
+        assert locked.one(contact.pk) == contact
+    if on_postgresql:
+        with pytest.raises(TransactionManagementError):
+            locked.one(contact.pk)
+    else:  # SQLite has no row locks: the ORM runs it anywhere, and so does this
+        assert locked.one(contact.pk) == contact
