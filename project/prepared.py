@@ -1,4 +1,4 @@
-"""Hot reads whose SQL is built once per process: the bot's per-message SELECTs.
+"""Hot statements whose SQL is built once per process: the bot's per-message SELECTs and INSERTs.
 
 Django builds a SELECT anew on every call: for the 28-column Raffle that is about 0.3 ms of
 Python, while SQLite runs the statement in 15 µs. Every webhook runs the bot inside its write
@@ -12,6 +12,9 @@ runs it.
         lambda contact_id: Order.objects.filter(contact_id=contact_id, status__in=LIVE), int
     )
     orders = _live_orders(contact.pk)          # a list of Order
+
+`insert(instance)` does the same for `Model.objects.create()` of a plain model (the webhook's
+inbound message, capture and reply rows), and falls back to `save()` for anything more.
 
 What a prepared queryset may be, checked when it is first built (a mistake fails the first
 call, in any test that takes the path):
@@ -29,11 +32,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model, QuerySet
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.query import ModelIterable
+from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "insert"]
 
 # Markers the builder is first called with, to find where each argument lands among the SQL
 # parameters. Far from any real key or text, and different on every build.
@@ -152,3 +157,84 @@ def _slot_of(marker: int | str, params: Sequence[Any]) -> int:
             f"a prepared query's argument must land in exactly one SQL parameter, not {len(found)}"
         )
     return found[0]
+
+
+# --- INSERT --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Insert:
+    sql: str
+    fields: list[Field]
+    returns_pk: bool  # RETURNING the new pk; otherwise the backend's last_insert_id()
+
+
+_inserts: dict[tuple[str, type[Model]], _Insert | None] = {}
+
+
+def insert(instance: Model, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Save a new `instance` as `save()` would (its pk, auto_now fields and state set), with
+    the INSERT built once per model and database alias.
+
+    Whatever the ORM would do more than one plain INSERT for goes through `save()`: a pk set
+    in advance, a parent model, a database default, a value that is an expression,
+    pre_save/post_save receivers (this sends no signals).
+    """
+    model = type(instance)
+    key = (using, model)
+    statement = _inserts[key] if key in _inserts else _prepare_insert(model, using)
+    if (
+        statement is None
+        or instance.pk is not None
+        or pre_save.has_listeners(model)
+        or post_save.has_listeners(model)
+    ):
+        instance.save(force_insert=True, using=using)
+        return
+    connection = connections[using]
+    values = []
+    for field in statement.fields:
+        value = field.pre_save(instance, add=True)  # auto_now_add sets the attribute too
+        if hasattr(value, "resolve_expression"):
+            instance.save(force_insert=True, using=using)
+            return
+        values.append(field.get_db_prep_save(value, connection=connection))
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute(statement.sql, values)
+        if statement.returns_pk:
+            pk = cursor.fetchone()[0]
+        else:
+            pk = connection.ops.last_insert_id(cursor, meta.db_table, meta.pk.column)
+    setattr(instance, meta.pk.attname, pk)
+    instance._state.adding = False
+    instance._state.db = using
+
+
+def _prepare_insert(model: type[Model], using: str) -> _Insert | None:
+    """The INSERT of every local column but the auto pk; None where `save()` must do it."""
+    meta = model._meta
+    connection = connections[using]
+    fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
+    plain = (
+        meta.auto_field is not None
+        and isinstance(meta.pk, AutoFieldMixin)
+        and not meta.parents
+        and not meta.order_with_respect_to
+        and list(meta.db_returning_fields) == [meta.pk]
+        and not any(f.has_db_default() or hasattr(f, "get_placeholder") for f in fields)
+    )
+    statement = None
+    if plain:
+        quote = connection.ops.quote_name
+        table = quote(meta.db_table)
+        returns_pk = connection.features.can_return_columns_from_insert
+        statement = _Insert(
+            sql=(
+                f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)})"
+                f" VALUES ({', '.join(['%s'] * len(fields))})"
+                + (f" RETURNING {table}.{quote(meta.pk.column)}" if returns_pk else "")
+            ),
+            fields=fields,
+            returns_pk=returns_pk,
+        )
+    _inserts[(using, model)] = statement
+    return statement

@@ -8,16 +8,18 @@ from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.signals import pre_save
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversation.models import Conversation
-from project.prepared import Prepared
+from project.prepared import Prepared, insert
 from raffles.models import Raffle
-from whatsapp.models import Contact
+from whatsapp.models import Contact, InboundMessage, OutboundMessage, WebhookCapture
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +157,60 @@ def test_a_locking_read_outside_a_transaction_is_refused_as_the_orm_refuses_it(o
             locked.one(contact.pk)
     else:  # SQLite has no row locks: the ORM runs it anywhere, and so does this
         assert locked.one(contact.pk) == contact
+
+
+# --- insert() -------------------------------------------------------------------------------------
+def test_an_inserted_row_is_the_row_create_would_have_written():
+    contact = Contact.objects.create(wa_id="111")
+    payload = {"to": "111", "type": "text", "text": {"body": "¡hola!"}}
+    fields = dict(contact=contact, kind="text", payload=payload, next_attempt_at=timezone.now())
+    ours, theirs = OutboundMessage(**fields), OutboundMessage.objects.create(**fields)
+
+    with CaptureQueriesContext(connection) as queries:
+        insert(ours)
+
+    assert len(queries.captured_queries) == 1
+    assert ours.pk is not None and ours.pk != theirs.pk
+    assert ours.created_at is not None  # auto_now_add set on the instance, as save() does
+    assert ours._state.adding is False and ours._state.db == "default"
+    stored, expected = (
+        OutboundMessage.objects.get(pk=ours.pk),
+        OutboundMessage.objects.get(pk=theirs.pk),
+    )
+    for field in OutboundMessage._meta.concrete_fields:
+        if field.name not in {"id", "created_at", "updated_at"}:
+            assert getattr(stored, field.attname) == getattr(expected, field.attname), field.name
+    assert stored.created_at == ours.created_at
+
+
+def test_a_duplicate_is_the_orms_integrity_error_and_rolls_back_to_the_savepoint():
+    contact = Contact.objects.create(wa_id="111")
+    insert(InboundMessage(wa_message_id="wamid.1", contact=contact, raw={}))
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert(InboundMessage(wa_message_id="wamid.1", contact=contact, raw={}))
+
+    assert InboundMessage.objects.filter(wa_message_id="wamid.1").count() == 1
+    insert(WebhookCapture(body=b"{}", headers={}))  # the transaction is still usable
+    assert WebhookCapture.objects.count() == 1
+
+
+def test_what_save_would_do_more_for_goes_through_save():
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.body)
+
+    pre_save.connect(receiver, sender=WebhookCapture)
+    try:
+        insert(WebhookCapture(body=b"signalled", headers={}))
+    finally:
+        pre_save.disconnect(receiver, sender=WebhookCapture)
+    insert(WebhookCapture(body=b"quiet", headers={}))
+    insert(WebhookCapture(pk=4242, body=b"own pk", headers={}))
+    insert(WebhookCapture(body=b"expression", headers={}, detail=Value("from SQL")))
+
+    assert seen == [b"signalled"]
+    assert WebhookCapture.objects.get(pk=4242).body == b"own pk"
+    assert WebhookCapture.objects.get(body=b"expression").detail == "from SQL"
+    assert WebhookCapture.objects.count() == 4

@@ -15,6 +15,7 @@ from django.db import DatabaseError, IntegrityError, InterfaceError, Operational
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from project.prepared import insert
 from whatsapp import payloads
 from whatsapp.models import Contact, InboundMessage, InboundState, MediaStatus, MessageType
 from whatsapp.services.contacts import upsert_contact
@@ -156,7 +157,7 @@ def receive_message(
                 profile_name=profile_name,
                 seen_at=fields["sent_at"] or timezone.now(),
             )
-            message = InboundMessage.objects.create(
+            message = InboundMessage(
                 wa_message_id=msg.id[:255],
                 contact=contact,
                 phone_number_id=_clip(phone_number_id, 64),
@@ -164,6 +165,7 @@ def receive_message(
                 state=state,
                 **fields,
             )
+            insert(message)  # every message, in the webhook's write transaction
     except IntegrityError:
         return StoredMessage(message=None, duplicate=True)
     except (OperationalError, InterfaceError):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from project.prepared import insert
 from whatsapp.models import Contact, OutboundKind, OutboundLane, OutboundMessage, OutboundStatus
 from whatsapp.notices import Notice
 from whatsapp.outgoing import OutgoingMessage, read_receipt_payload
@@ -42,7 +43,7 @@ def queue_message(*, contact: Contact, message: OutgoingMessage | Notice) -> Out
     # Two INSERTs that cannot fail on their own: the caller's transaction is enough, a
     # savepoint would add two statements to every bot turn.
     with transaction.atomic(savepoint=False):
-        outbound = OutboundMessage.objects.create(
+        outbound = OutboundMessage(
             contact=contact,
             kind=message.kind,
             payload=payload,
@@ -51,6 +52,7 @@ def queue_message(*, contact: Contact, message: OutgoingMessage | Notice) -> Out
             status=OutboundStatus.QUEUED,
             next_attempt_at=timezone.now(),
         )
+        insert(outbound)  # every bot turn, in the webhook's write transaction (project.prepared)
         enqueue_delivery(outbound)
     return outbound
 

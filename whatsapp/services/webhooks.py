@@ -24,6 +24,7 @@ from django.db import (
 from django.utils import timezone
 from pydantic import ValidationError
 
+from project.prepared import insert
 from whatsapp import payloads
 from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
 from whatsapp.services import statuses, templates
@@ -161,7 +162,10 @@ def _save_capture(capture: WebhookCapture, result: WebhookResult) -> None:
     capture.duplicates = result.duplicates
     capture.statuses = result.statuses
     capture.errors = result.errors
-    capture.save()
+    if capture.pk is None:
+        insert(capture)  # every POST, in its write transaction (project.prepared)
+    else:
+        capture.save()
 
 
 def _reject_constant(name: str) -> None:
