@@ -18,6 +18,7 @@ from conversation.machine import Inbound, InboundKind, Machine
 from conversation.models import Conversation
 from conversation.proof_files import attach_stored_file
 from conversation.services import conversation_for
+from project.prepared import update
 from whatsapp.models import InboundMessage, MessageType
 from whatsapp.services.media import request_media_download
 from whatsapp.services.outbox import queue_message
@@ -59,9 +60,13 @@ def handle_inbound(message: InboundMessage) -> None:
         if handoff.screen(conversation=conversation, inbound=inbound, now=machine.now):
             return  # a person answers this buyer; the message waits on the contact's page
         turn = machine.step(state=conversation.state, context=conversation.context, inbound=inbound)
-        # A queryset UPDATE: the statement save(update_fields=...) would send, with less Python.
-        Conversation.objects.filter(pk=conversation.pk).update(
-            state=turn.state, context=turn.context, updated_at=timezone.now()
+        # The statement save(update_fields=...) would send, built once (project.prepared).
+        update(
+            Conversation,
+            conversation.pk,
+            state=turn.state,
+            context=turn.context,
+            updated_at=timezone.now(),
         )
         if turn.show_board is not None and turn.reply is not None:
             # The picture goes first; the reply follows it once the picture is uploaded.

@@ -14,7 +14,9 @@ runs it.
     orders = _live_orders(contact.pk)          # a list of Order
 
 `insert(instance)` does the same for `Model.objects.create()` of a plain model (the webhook's
-inbound message, capture and reply rows), and falls back to `save()` for anything more.
+inbound message, capture and reply rows), and falls back to `save()` for anything more;
+`update(Model, pk, field=value, ...)` for `Model.objects.filter(pk=pk).update(...)` with plain
+values (the conversation's state, the contact's last message, the sending pace).
 
 What a prepared queryset may be, checked when it is first built (a mistake fails the first
 call, in any test that takes the path):
@@ -38,7 +40,7 @@ from django.db.models.query import ModelIterable
 from django.db.models.signals import post_save, pre_save
 from django.db.transaction import TransactionManagementError
 
-__all__ = ["Prepared", "insert"]
+__all__ = ["Prepared", "insert", "update"]
 
 # Markers the builder is first called with, to find where each argument lands among the SQL
 # parameters. Far from any real key or text, and different on every build.
@@ -238,3 +240,38 @@ def _prepare_insert(model: type[Model], using: str) -> _Insert | None:
         )
     _inserts[(using, model)] = statement
     return statement
+
+
+# --- UPDATE of one row by pk ---------------------------------------------------------------------
+_updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, list[Field]]] = {}
+
+
+def update(model: type[Model], pk: int, *, using: str = DEFAULT_DB_ALIAS, **values: Any) -> int:
+    """`model.objects.filter(pk=pk).update(**values)` with plain values (no expressions, no
+    auto_now: pass `updated_at` yourself, as a queryset update needs too); returns the count."""
+    names = tuple(values)
+    key = (using, model, names)
+    prepared = _updates.get(key)
+    if prepared is None:
+        meta = model._meta
+        fields = [meta.get_field(name) for name in names]
+        if not fields or any(not f.concrete or f.primary_key for f in fields):
+            raise ImproperlyConfigured("update() sets concrete, non-key fields")
+        quote = connections[using].ops.quote_name
+        prepared = _updates[key] = (
+            f"UPDATE {quote(meta.db_table)}"
+            f" SET {', '.join(f'{quote(f.column)} = %s' for f in fields)}"
+            f" WHERE {quote(meta.pk.column)} = %s",
+            fields,
+        )
+    sql, fields = prepared
+    connection = connections[using]
+    params = []
+    for field, value in zip(fields, values.values(), strict=True):
+        if hasattr(value, "resolve_expression"):
+            raise TypeError(f"update() takes plain values; {field.name} got an expression")
+        params.append(field.get_db_prep_save(value, connection=connection))
+    params.append(pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

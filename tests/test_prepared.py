@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ImproperlyConfigured, MultipleObjectsReturned
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.signals import pre_save
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.transaction import TransactionManagementError
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from conversation.models import Conversation
-from project.prepared import Prepared, insert
+from project.prepared import Prepared, insert, update
 from raffles.models import Raffle
 from whatsapp.models import Contact, InboundMessage, OutboundMessage, WebhookCapture
 
@@ -214,3 +214,32 @@ def test_what_save_would_do_more_for_goes_through_save():
     assert WebhookCapture.objects.get(pk=4242).body == b"own pk"
     assert WebhookCapture.objects.get(body=b"expression").detail == "from SQL"
     assert WebhookCapture.objects.count() == 4
+
+
+# --- update() -------------------------------------------------------------------------------------
+def test_update_writes_the_named_fields_of_that_row_only():
+    ana, bob = Contact.objects.create(wa_id="111"), Contact.objects.create(wa_id="222")
+    chat = Conversation.objects.create(contact=ana)
+    other = Conversation.objects.create(contact=bob, state="MENU")
+    at = timezone.now()
+
+    changed = update(
+        Conversation, chat.pk, state="CHOOSE_MODE", context={"raffle_id": 3}, updated_at=at
+    )
+
+    chat.refresh_from_db(), other.refresh_from_db()
+    assert changed == 1
+    assert (chat.state, chat.context, chat.updated_at) == ("CHOOSE_MODE", {"raffle_id": 3}, at)
+    assert (other.state, other.context) == ("MENU", {})
+    assert update(Conversation, chat.pk + other.pk + 1, state="MENU") == 0
+
+
+def test_update_takes_plain_values_of_concrete_fields():
+    contact = Contact.objects.create(wa_id="111")
+
+    with pytest.raises(TypeError):
+        update(Contact, contact.pk, profile_name=F("wa_id"))
+    with pytest.raises(ImproperlyConfigured):
+        update(Contact, contact.pk, id=5)
+    with pytest.raises(ImproperlyConfigured):
+        update(Contact, contact.pk)
