@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from conversation.models import Conversation
 from project.prepared import Prepared, insert, update
-from raffles.models import Raffle
+from raffles.models import Prize, Raffle
 from whatsapp.models import Contact, InboundMessage, OutboundMessage, WebhookCapture
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,19 @@ def test_an_instance_it_returns_saves_as_an_update():
 
     assert Raffle.objects.count() == 1
     assert Raffle.objects.get().title == "New title"
+
+
+def test_an_argument_may_be_a_small_number_as_well_as_a_key():
+    raffle = _raffle("With prizes")
+    first = Prize.objects.create(raffle=raffle, position=1, title="A bike")
+    by_position = Prepared(
+        lambda raffle_id, position: Prize.objects.filter(raffle_id=raffle_id, position=position),
+        int,
+        int,
+    )
+
+    assert by_position.one(raffle.pk, 1) == first
+    assert by_position.one(raffle.pk, 2) is None
 
 
 def test_ordering_and_many_rows():
