@@ -66,8 +66,6 @@ _live_orders_in = Prepared(
     int,
     int,
 )
-
-
 _raffle_by_pk = Prepared(lambda pk: Raffle.objects.filter(pk=pk), int)
 
 

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 # A few milliseconds on a reply that takes Meta ~150 ms to carry.
 CLAIM_GATHER_SECONDS = 0.005
 # Accepted sends come back ~150 ms after they left, spread out; the booker waits this long for
-# more before booking, for the same reason. Booking late delays nothing a buyer sees.
+# more before booking, for the same reason. A booking this late holds back only the same
+# buyer's next reply (replies to one buyer go in order), by at most this long.
 BOOK_GATHER_SECONDS = 0.02
 
 
