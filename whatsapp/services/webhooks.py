@@ -24,6 +24,7 @@ from django.db import (
 from django.utils import timezone
 from pydantic import ValidationError
 
+from project.outage import first_line
 from project.prepared import insert
 from whatsapp import payloads
 from whatsapp.models import CaptureOutcome, InboundState, WebhookCapture
@@ -136,11 +137,10 @@ def receive_webhook(
         if isinstance(error, OperationalError | InterfaceError):
             # Unavailable, not a bug: one line per POST, not a traceback each (Meta retries a
             # lot during an outage). The driver's first line says which host refused.
-            first_line = (str(error).strip().splitlines() or [""])[0]
             logger.warning(
                 "database unavailable while processing a webhook (%s: %s); answered 503",
                 type(error).__name__,
-                first_line,
+                first_line(error),
             )
         else:
             logger.exception("database error while processing a webhook")
